@@ -1,0 +1,64 @@
+"""Entry point: ``vime-rpc`` / ``python -m vime`` runs the stdio loop."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+import vime
+
+DESCRIPTION = """\
+The vime backend: one JSON message per line on stdin, one per line on stdout.
+Requests are [id, {"method": M, "params": {...}}] (Vim channel form) or
+JSON-RPC 2.0 objects. Try:  printf '[1,{"method":"methods"}]\\n' | vime-rpc
+"""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="vime-rpc", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--log", metavar="FILE", default=os.environ.get("VIME_LOG"),
+                        help="append the log to FILE (default: $VIME_LOG, else stderr)")
+    parser.add_argument("--debug", action="store_true",
+                        help="log every request with its duration")
+    parser.add_argument("--version", action="version", version=f"vime {vime.__version__}")
+    return parser.parse_args(argv)
+
+
+def setup_logging(log_file: str | None, debug: bool) -> None:
+    handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+def claim_stdout():
+    """Keep the real stdout for the protocol; point fd 1 and sys.stdout at stderr.
+
+    Libraries (and C code under them) that print would otherwise corrupt the
+    protocol stream.
+    """
+    protocol_fd = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return os.fdopen(protocol_fd, "wb", buffering=0)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    setup_logging(args.log, args.debug)
+    from vime.loop import serve
+
+    out = claim_stdout()
+    code = serve(sys.stdin.buffer, out)
+    logging.shutdown()
+    # A compute thread may sit inside an HDF5 call; skip interpreter teardown
+    # so that exit is immediate and cannot crash in a half-closed library.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The handler table: every method name, its handler, its summary and params.
+
+Handlers take ``(state, params)`` and return a dict of result fields; the
+loop adds ``ok``. A param name ending in ``?`` is optional. Handler modules
+import the heavy libraries inside their functions, so that start-up and
+``ping`` stay fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vime.handlers import compute, core, data, plot
+
+
+@dataclass(frozen=True)
+class Method:
+    handler: object
+    summary: str
+    params: dict
+
+    def accepts(self) -> set[str]:
+        return {name.rstrip("?") for name in self.params}
+
+    def required(self) -> list[str]:
+        return [name for name in self.params if not name.endswith("?")]
+
+
+PATH = {"path?": "file path (default: the file opened last)"}
+
+METHODS: dict[str, Method] = {
+    "ping": Method(core.ping, "Version, pid, Python and library versions", {}),
+    "methods": Method(core.methods, "Every method with its summary and params; error codes", {}),
+    "shutdown": Method(core.shutdown, "Reply, close every file and exit 0", {}),
+    "open": Method(
+        data.open_file,
+        "Open an HDF5 file read-only; list its tables",
+        {"path": "file to open (alias: file)", "file?": "the seed's name for path"},
+    ),
+    "tables": Method(data.tables, "List the tables of a file plus virtual tables", {**PATH}),
+    "table": Method(
+        data.table,
+        "A page of rows as text, with columns and dtypes",
+        {
+            "name": "table name, e.g. /exp/results",
+            **PATH,
+            "start?": "first row (default 0)",
+            "count?": "rows in the page (default 100)",
+            "head?": "rows from the start; 0 means all (the seed's form)",
+            "columns?": "column names to show, in order",
+            "plane?": "index of the 2-D plane of an N-D dataset, e.g. [0, 3]",
+            "fast?": "raw page via numpy, no DataFrame (default false)",
+        },
+    ),
+    "info": Method(
+        data.info,
+        "Shape, dtypes, attributes, storage and a describe() summary",
+        {"name": "table name", **PATH},
+    ),
+    "columns": Method(
+        data.columns,
+        "Save the column order of a table and return the merged list",
+        {
+            "name": "table name",
+            **PATH,
+            "order?": "column names in the wanted order",
+            "hidden?": "column names to hide",
+        },
+    ),
+    "close": Method(data.close, "Close one file, or every file without path", {**PATH}),
+    "plot": Method(
+        plot.plot,
+        "A braille plot of columns as text",
+        {
+            "name?": "table (default: the table paged last)",
+            **PATH,
+            "x?": "x column name or position (default: row number)",
+            "y?": "y column, or a list of them to overlay",
+            "cols?": "[x, y], the seed's form",
+            "type?": "line | scatter | hist (default line)",
+            "width?": "characters, labels included (default 72)",
+            "height?": "lines, labels included (default 20)",
+            "start?": "first row (default 0)",
+            "stop?": "row after the last (default: all rows)",
+            "bins?": "histogram bins (default: one per character column)",
+        },
+    ),
+    "compute_start": Method(
+        compute.start,
+        "Start a background job; compute_done/compute_error is pushed when it ends",
+        {
+            "source": "table to read",
+            **PATH,
+            "query?": "pandas query string, e.g. 'v0 > 3'",
+            "assign?": "object: new column -> pandas expression",
+            "columns?": "columns to keep",
+            "sort?": "column (or list) to sort the result by",
+            "descending?": "sort descending (default false)",
+            "groupby?": "column (or list) to group by",
+            "agg?": "object: column -> aggregation or list of them",
+            "limit?": "keep the first N rows of the result",
+            "script?": "'file.py:func' runs YOUR code: func(df) -> DataFrame",
+            "name?": "name of the result table",
+        },
+    ),
+    "compute_status": Method(compute.status, "State of the running or last job", {}),
+    "compute_cancel": Method(compute.cancel, "Cancel the running job", {"job?": "job id"}),
+    "drop": Method(compute.drop, "Remove a virtual table", {"name": "virtual table name"}),
+    "export": Method(
+        compute.export,
+        "Write a table to a new CSV or HDF5 file, atomically",
+        {
+            "name": "table name",
+            **PATH,
+            "to": "file to write",
+            "format?": "csv | hdf5 (default: from the extension of 'to')",
+            "overwrite?": "replace an existing file (default false)",
+        },
+    ),
+}

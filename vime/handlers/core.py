@@ -1,0 +1,61 @@
+"""Handlers about the process itself: ping, methods, shutdown."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+import vime
+from vime.errors import ALL_ERRORS
+
+LIBRARIES = ("numpy", "pandas", "h5py", "tables", "tabulate", "hdf5plugin")
+
+
+def ping(state, params) -> dict:
+    return {
+        "version": vime.__version__,
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "libraries": installed_versions(LIBRARIES),
+    }
+
+
+def methods(state, params) -> dict:
+    from vime.handlers import METHODS
+
+    return {
+        "methods": [
+            {"name": name, "summary": m.summary, "params": m.params} for name, m in METHODS.items()
+        ],
+        "errors": [{"code": cls.code, "name": cls.name} for cls in ALL_ERRORS],
+    }
+
+
+def shutdown(state, params) -> dict:
+    state.stop_requested = True
+    return {"message": "bye"}
+
+
+def installed_versions(names: tuple[str, ...]) -> dict:
+    """Versions from the packages' dist-info folder names, without importing them.
+
+    Scanning sys.path is far cheaper than importing importlib.metadata, and
+    ``ping`` must answer fast; a package that is not installed maps to None.
+    """
+    wanted = {name.lower(): name for name in names}
+    found = dict.fromkeys(names)
+    for folder in sys.path:
+        try:
+            entries = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.endswith(".dist-info"):
+                continue
+            project, _, version = entry[: -len(".dist-info")].partition("-")
+            name = wanted.get(project.lower().replace("_", "-"))
+            if name and found[name] is None:
+                found[name] = version
+    return found

@@ -1,0 +1,183 @@
+"""The request loop: read a line, dispatch it, write the reply.
+
+One thread reads stdin and runs handlers; compute threads only push
+notifications. Every write goes through one lock, so lines never interleave.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from vime import protocol
+from vime.errors import (
+    InternalError,
+    InvalidParams,
+    InvalidRequest,
+    MethodNotFound,
+    VimeError,
+)
+from vime.handlers import METHODS
+from vime.state import State
+
+log = logging.getLogger("vime")
+
+# A longer line is answered with an error and skipped, so that a runaway
+# writer cannot make the process hold gigabytes.
+MAX_LINE = 16 * 1024 * 1024
+
+
+class Writer:
+    """Writes whole lines under one lock and flushes each one."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def write(self, message: object) -> None:
+        data = protocol.encode(message)
+        with self._lock:
+            try:
+                self._stream.write(data)
+                self._stream.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                log.warning("stdout is closed; dropped a %d-byte message", len(data))
+
+
+class Stop(Exception):
+    """Raised by the signal handlers to leave the loop cleanly."""
+
+
+@dataclass
+class TooLong:
+    """Stands for a line that was skipped because it passed MAX_LINE."""
+
+    first_byte: bytes
+    size: int
+
+
+def read_lines(stream: BinaryIO):
+    """Yield stdin lines; an over-long line is skipped and yielded as TooLong."""
+    while True:
+        line = stream.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            yield TooLong(line.lstrip()[:1], len(line) + _skip_rest_of_line(stream))
+            continue
+        yield line
+
+
+def _skip_rest_of_line(stream: BinaryIO) -> int:
+    """Discard up to the next newline; return how many bytes were dropped."""
+    dropped = 0
+    while True:
+        chunk = stream.readline(MAX_LINE)
+        dropped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return dropped
+
+
+def dispatch(state: State, request: protocol.Request) -> dict:
+    """Run the handler for a request; every failure becomes a failure result."""
+    started = time.perf_counter()
+    try:
+        method = METHODS.get(request.method)
+        if method is None:
+            raise MethodNotFound(_unknown_method_message(request.method))
+        _check_params(request.method, method, request.params)
+        result = protocol.success(method.handler(state, request.params))
+    except VimeError as exc:
+        result = protocol.failure(exc)
+    except Exception as exc:
+        log.exception("handler for %r failed", request.method)
+        result = protocol.failure(InternalError(f"{request.method}: {type(exc).__name__}: {exc}"))
+    log.debug("%s %.1f ms ok=%s", request.method, 1e3 * (time.perf_counter() - started),
+              result["ok"])
+    return result
+
+
+def _unknown_method_message(name: str) -> str:
+    close = difflib.get_close_matches(name, METHODS, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(close)}?" if close else "; call 'methods' for the list"
+    return f"unknown method {name!r}{hint}"
+
+
+def _check_params(name: str, method, params: dict) -> None:
+    for key in params:
+        if key not in method.accepts():
+            close = difflib.get_close_matches(key, method.accepts(), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InvalidParams(f"{name}: unknown param {key!r}{hint}")
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO, state: State | None = None) -> int:
+    """Run the loop until EOF, `shutdown`, SIGTERM or SIGINT; return the exit code."""
+    state = state or State()
+    writer = Writer(stdout)
+    _install_signal_handlers()
+    try:
+        for line in read_lines(stdin):
+            if isinstance(line, TooLong) or line.strip():
+                _handle_line(state, writer, line)
+            if state.stop_requested:
+                break
+    except Stop:
+        log.info("stopping on a signal")
+    finally:
+        _close_everything(state)
+    return 0
+
+
+def _handle_line(state: State, writer: Writer, line: bytes | TooLong) -> None:
+    try:
+        request = _parse(line)
+    except protocol.BadLine as bad:
+        writer.write(protocol.reply(bad.form, bad.id, protocol.failure(bad.error)))
+        return
+    form = request.form
+    state.notify = lambda method, params: writer.write(protocol.notification(form, method, params))
+    result = dispatch(state, request)
+    if request.wants_reply:
+        writer.write(protocol.reply(request.form, request.id, result))
+
+
+def _parse(line: bytes | TooLong) -> protocol.Request:
+    if isinstance(line, TooLong):
+        form = protocol.guess_form(line.first_byte)
+        error = InvalidRequest(f"line of {line.size} bytes is over the {MAX_LINE}-byte limit")
+        raise protocol.BadLine(form, 0 if form == protocol.VIM else None, error)
+    return protocol.parse_line(line)
+
+
+def _install_signal_handlers() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum, frame):
+        raise Stop
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def _close_everything(state: State) -> None:
+    """Cancel the job and close files; never wait long on a busy HDF5 lock."""
+    job = state.job
+    if job is not None:
+        job.cancel()
+    if state.lock.acquire(timeout=0.5):
+        try:
+            for source in state.sources.values():
+                source.close()
+        except Exception:
+            log.exception("closing files failed")
+        finally:
+            state.lock.release()
+    else:
+        log.warning("a job held the HDF5 lock at exit; files closed by the OS")
