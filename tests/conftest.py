@@ -21,7 +21,7 @@ class RpcProcess:
 
     def __init__(self, *args: str, env: dict | None = None, stderr_path: Path | None = None):
         environment = {**os.environ, "VIME_PYTHON": sys.executable, **(env or {})}
-        self._stderr = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
+        self._stderr = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
             [str(RPC), *args],
             stdin=subprocess.PIPE,

@@ -6,13 +6,10 @@ notifications. Every write goes through one lock, so lines never interleave.
 
 from __future__ import annotations
 
-import difflib
-import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass
-from typing import BinaryIO
+from io import BufferedIOBase as BinaryIO  # not typing: it costs start-up time
 
 from vime import protocol
 from vime.errors import (
@@ -24,8 +21,6 @@ from vime.errors import (
 )
 from vime.handlers import METHODS
 from vime.state import State
-
-log = logging.getLogger("vime")
 
 # A longer line is answered with an error and skipped, so that a runaway
 # writer cannot make the process hold gigabytes.
@@ -46,19 +41,19 @@ class Writer:
                 self._stream.write(data)
                 self._stream.flush()
             except (BrokenPipeError, ValueError, OSError):
-                log.warning("stdout is closed; dropped a %d-byte message", len(data))
+                log().warning("stdout is closed; dropped a %d-byte message", len(data))
 
 
 class Stop(Exception):
     """Raised by the signal handlers to leave the loop cleanly."""
 
 
-@dataclass
 class TooLong:
     """Stands for a line that was skipped because it passed MAX_LINE."""
 
-    first_byte: bytes
-    size: int
+    def __init__(self, first_byte: bytes, size: int):
+        self.first_byte = first_byte
+        self.size = size
 
 
 def read_lines(stream: BinaryIO):
@@ -83,9 +78,15 @@ def _skip_rest_of_line(stream: BinaryIO) -> int:
             return dropped
 
 
+def log():
+    """The logger, imported on first use: logging costs start-up time."""
+    import logging
+
+    return logging.getLogger("vime")
+
+
 def dispatch(state: State, request: protocol.Request) -> dict:
     """Run the handler for a request; every failure becomes a failure result."""
-    started = time.perf_counter()
     try:
         method = METHODS.get(request.method)
         if method is None:
@@ -95,15 +96,19 @@ def dispatch(state: State, request: protocol.Request) -> dict:
     except VimeError as exc:
         result = protocol.failure(exc)
     except Exception as exc:
-        log.exception("handler for %r failed", request.method)
+        log().exception("handler for %r failed", request.method)
         result = protocol.failure(InternalError(f"{request.method}: {type(exc).__name__}: {exc}"))
-    log.debug("%s %.1f ms ok=%s", request.method, 1e3 * (time.perf_counter() - started),
-              result["ok"])
     return result
 
 
+def _close_names(word: str, options, n: int) -> list[str]:
+    import difflib  # only on error paths: it costs start-up time
+
+    return difflib.get_close_matches(word, options, n=n, cutoff=0.5)
+
+
 def _unknown_method_message(name: str) -> str:
-    close = difflib.get_close_matches(name, METHODS, n=3, cutoff=0.5)
+    close = _close_names(name, METHODS, 3)
     hint = f"; did you mean {' or '.join(close)}?" if close else "; call 'methods' for the list"
     return f"unknown method {name!r}{hint}"
 
@@ -111,12 +116,14 @@ def _unknown_method_message(name: str) -> str:
 def _check_params(name: str, method, params: dict) -> None:
     for key in params:
         if key not in method.accepts():
-            close = difflib.get_close_matches(key, method.accepts(), n=1)
+            close = _close_names(key, method.accepts(), 1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise InvalidParams(f"{name}: unknown param {key!r}{hint}")
 
 
-def serve(stdin: BinaryIO, stdout: BinaryIO, state: State | None = None) -> int:
+def serve(
+    stdin: BinaryIO, stdout: BinaryIO, state: State | None = None, debug: bool = False
+) -> int:
     """Run the loop until EOF, `shutdown`, SIGTERM or SIGINT; return the exit code."""
     state = state or State()
     writer = Writer(stdout)
@@ -124,17 +131,17 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, state: State | None = None) -> int:
     try:
         for line in read_lines(stdin):
             if isinstance(line, TooLong) or line.strip():
-                _handle_line(state, writer, line)
+                _handle_line(state, writer, line, debug)
             if state.stop_requested:
                 break
     except Stop:
-        log.info("stopping on a signal")
+        log().info("stopping on a signal")
     finally:
         _close_everything(state)
     return 0
 
 
-def _handle_line(state: State, writer: Writer, line: bytes | TooLong) -> None:
+def _handle_line(state: State, writer: Writer, line: bytes | TooLong, debug: bool) -> None:
     try:
         request = _parse(line)
     except protocol.BadLine as bad:
@@ -142,9 +149,13 @@ def _handle_line(state: State, writer: Writer, line: bytes | TooLong) -> None:
         return
     form = request.form
     state.notify = lambda method, params: writer.write(protocol.notification(form, method, params))
+    started = time.perf_counter()
     result = dispatch(state, request)
     if request.wants_reply:
         writer.write(protocol.reply(request.form, request.id, result))
+    if debug:
+        elapsed = 1e3 * (time.perf_counter() - started)
+        log().debug("%s %.1f ms ok=%s", request.method, elapsed, result["ok"])
 
 
 def _parse(line: bytes | TooLong) -> protocol.Request:
@@ -176,8 +187,8 @@ def _close_everything(state: State) -> None:
             for source in state.sources.values():
                 source.close()
         except Exception:
-            log.exception("closing files failed")
+            log().exception("closing files failed")
         finally:
             state.lock.release()
     else:
-        log.warning("a job held the HDF5 lock at exit; files closed by the OS")
+        log().warning("a job held the HDF5 lock at exit; files closed by the OS")

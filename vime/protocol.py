@@ -11,10 +11,8 @@ This module does no I/O and knows nothing of HDF5.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
-from dataclasses import dataclass, field
 
 from vime.errors import InvalidParams, InvalidRequest, ParseError, VimeError
 
@@ -22,25 +20,28 @@ VIM = "vim"
 JSONRPC = "jsonrpc"
 
 
-@dataclass
 class Request:
-    form: str
-    id: object  # None for a JSON-RPC notification
-    method: str
-    params: dict = field(default_factory=dict)
+    __slots__ = ("form", "id", "method", "params")
+
+    def __init__(self, form: str, msg_id, method: str, params: dict):
+        self.form = form
+        self.id = msg_id  # None for a JSON-RPC notification
+        self.method = method
+        self.params = params
 
     @property
     def wants_reply(self) -> bool:
         return self.form == VIM or self.id is not None
 
 
-@dataclass
 class BadLine(Exception):
     """A line that cannot become a Request; carries what the reply needs."""
 
-    form: str
-    id: object
-    error: VimeError
+    def __init__(self, form: str, msg_id, error: VimeError):
+        super().__init__(error.message)
+        self.form = form
+        self.id = msg_id
+        self.error = error
 
 
 def guess_form(line: bytes) -> str:
@@ -64,7 +65,8 @@ def parse_line(line: bytes) -> Request:
         return _parse_vim(value)
     if isinstance(value, dict):
         return _parse_jsonrpc(value)
-    raise BadLine(form, unknown_id, InvalidRequest("expected [id, {method, params}] or a JSON-RPC object"))
+    error = InvalidRequest("expected [id, {method, params}] or a JSON-RPC object")
+    raise BadLine(form, unknown_id, error)
 
 
 def _parse_vim(value: list) -> Request:
@@ -80,7 +82,7 @@ def _parse_jsonrpc(value: dict) -> Request:
     msg_id = value.get("id")
     if value.get("jsonrpc") != "2.0":
         raise BadLine(JSONRPC, msg_id, InvalidRequest('missing "jsonrpc": "2.0"'))
-    if not (msg_id is None or isinstance(msg_id, (str, int, float)) and type(msg_id) is not bool):
+    if not (msg_id is None or (isinstance(msg_id, (str, int, float)) and type(msg_id) is not bool)):
         raise BadLine(JSONRPC, None, InvalidRequest("id must be a string, a number or absent"))
     method, params = _method_and_params(value, JSONRPC, msg_id)
     return Request(JSONRPC, msg_id, method, params)
@@ -142,15 +144,16 @@ def _jsonable(value):
         return [_jsonable(v) for v in value]
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).decode("utf-8", errors="replace")
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    if isinstance(value, _dt.timedelta):
-        return value.total_seconds()
     return _jsonable_foreign(value)
 
 
 def _jsonable_foreign(value):
-    """numpy scalars and arrays, pandas timestamps, paths: anything else."""
+    """Dates, numpy scalars and arrays, pandas timestamps, paths: anything else.
+
+    Duck-typed, so that neither datetime nor numpy is imported at start-up.
+    """
+    if hasattr(value, "total_seconds"):  # timedelta and pandas Timedelta
+        return value.total_seconds()
     if hasattr(value, "tolist"):  # numpy arrays and scalars
         kind = getattr(getattr(value, "dtype", None), "kind", "")
         if kind in "mM":  # datetime64/timedelta64 tolist() gives ints for ns

@@ -8,16 +8,16 @@ import the heavy libraries inside their functions, so that start-up and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vime.handlers import compute, core, data, plot
 
 
-@dataclass(frozen=True)
 class Method:
-    handler: object
-    summary: str
-    params: dict
+    __slots__ = ("handler", "params", "summary")
+
+    def __init__(self, handler, summary: str, params: dict):
+        self.handler = handler
+        self.summary = summary
+        self.params = params
 
     def accepts(self) -> set[str]:
         return {name.rstrip("?") for name in self.params}

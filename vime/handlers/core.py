@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import sys
 
 import vime
@@ -16,7 +15,7 @@ def ping(state, params) -> dict:
     return {
         "version": vime.__version__,
         "pid": os.getpid(),
-        "python": platform.python_version(),
+        "python": ".".join(map(str, sys.version_info[:3])),
         "executable": sys.executable,
         "libraries": installed_versions(LIBRARIES),
     }
