@@ -106,3 +106,4 @@ class State:
             if chunk is None:
                 return
             yield chunk
+            del chunk  # before the next read, so that one chunk is alive at a time

@@ -1,0 +1,386 @@
+scriptencoding utf-8
+" vime.vim: the commands, the files open in the backend, and messages.
+"
+" Views ask for data with vime#request(path, method, params, Callback).  The
+" backend forgets its files when it restarts, so a request on a file that is
+" not open in the running backend first sends 'open' and queues behind it.
+
+let s:files = {}    " path -> {'generation': n, 'attrs': {...}, 'tables': [...]}
+let s:opening = {}  " path -> [[method, params, Callback]] waiting for 'open'
+let s:columns = {}  " 'path//name' -> the column names seen last
+let s:last = {}     " {'path', 'name'}: the table paged last
+
+call vime#job#on('compute_progress', function('vime#compute#on_progress'))
+call vime#job#on('compute_done', function('vime#compute#on_done'))
+call vime#job#on('compute_error', function('vime#compute#on_error'))
+call vime#job#on('compute_cancelled', function('vime#compute#on_cancelled'))
+
+" -- messages ------------------------------------------------------------------
+
+" One ErrorMsg line, prefixed, never a stack dump; the whole text goes to the log.
+function! vime#error(message) abort
+  let l:line = 'vime: ' . s:one_line(a:message)
+  call vime#job#log_line(l:line)
+  echohl ErrorMsg
+  echomsg s:fit(l:line)
+  echohl None
+endfunction
+
+function! vime#message(message) abort
+  let l:line = 'vime: ' . s:one_line(a:message)
+  call vime#job#log_line(l:line)
+  echomsg s:fit(l:line)
+endfunction
+
+" Report a failed reply, unless the job layer has already said why.
+function! vime#fail(result) abort
+  if get(a:result, 'quiet', 0)
+    return
+  endif
+  let l:error = get(a:result, 'error', 'request failed')
+  let l:module = matchstr(l:error, "No module named '\\zs[^'.]\\+")
+  if !empty(l:module)
+    let l:error .= '; install it: ' . vime#job#install_hint([l:module])
+  endif
+  call vime#error(l:error)
+endfunction
+
+function! s:one_line(text) abort
+  return substitute(substitute(a:text, '\s*\n\s*', ' ', 'g'), '\s\+$', '', '')
+endfunction
+
+" A message wider than the screen would ask for Enter.
+function! s:fit(line) abort
+  let l:room = &columns - 20
+  return strdisplaywidth(a:line) <= l:room ? a:line : strcharpart(a:line, 0, l:room) . '…'
+endfunction
+
+" -- requests on files -----------------------------------------------------------
+
+function! vime#request(path, method, params, Callback) abort
+  if empty(a:path)
+    return vime#job#request(a:method, a:params, a:Callback)
+  endif
+  if !vime#job#start()
+    call a:Callback({'ok': 0, 'error': 'the backend is not running', 'quiet': 1})
+    return 0
+  endif
+  let l:params = extend({'path': a:path}, a:params)
+  if get(get(s:files, a:path, {}), 'generation', 0) == vime#job#generation()
+    return vime#job#request(a:method, l:params, a:Callback)
+  endif
+  let l:queued = [a:method, l:params, a:Callback]
+  if has_key(s:opening, a:path)
+    call add(s:opening[a:path], l:queued)
+    return 0
+  endif
+  let s:opening[a:path] = [l:queued]
+  return vime#job#request('open', {'path': a:path},
+        \ function('s:on_opened', [a:path, vime#job#generation()]))
+endfunction
+
+" The same, waiting up to timeout ms (for completion and prompts).
+function! vime#request_sync(path, method, params, timeout) abort
+  let l:box = {}
+  call vime#request(a:path, a:method, a:params, {result -> extend(l:box, {'result': result})})
+  if !vime#job#wait(a:timeout, {-> has_key(l:box, 'result')})
+    return {'ok': 0, 'error': a:method . ': no reply within ' . a:timeout . ' ms'}
+  endif
+  return l:box.result
+endfunction
+
+function! s:on_opened(path, generation, result) abort
+  let l:queue = remove(s:opening, a:path)
+  if get(a:result, 'ok', 0)
+    let s:files[a:path] = {'generation': a:generation, 'attrs': get(a:result, 'attrs', {}),
+          \ 'tables': get(a:result, 'tables', [])}
+    for [l:method, l:params, l:Callback] in l:queue
+      call vime#job#request(l:method, l:params, l:Callback)
+    endfor
+    return
+  endif
+  " Every waiting view learns of the failure; the user is told once.
+  let l:result = a:result
+  for [l:method, l:params, l:Callback] in l:queue
+    call l:Callback(l:result)
+    let l:result = extend(copy(a:result), {'quiet': 1})
+  endfor
+endfunction
+
+function! vime#file_attrs(path) abort
+  return get(get(s:files, a:path, {}), 'attrs', {})
+endfunction
+
+function! vime#remember_tables(path, tables) abort
+  if has_key(s:files, a:path)
+    let s:files[a:path].tables = a:tables
+  endif
+endfunction
+
+function! vime#remember_table(path, name, columns) abort
+  let s:last = {'path': a:path, 'name': a:name}
+  let s:columns[a:path . '//' . a:name] = a:columns
+endfunction
+
+" Table names of a file, from the last listing or asked for now.
+function! vime#tables(path) abort
+  if empty(a:path)
+    return []
+  endif
+  if !has_key(s:files, a:path)
+    let l:result = vime#request_sync(a:path, 'tables', {}, 2000)
+    if get(l:result, 'ok', 0)
+      call vime#remember_tables(a:path, l:result.tables)
+    endif
+  endif
+  return map(copy(get(get(s:files, a:path, {}), 'tables', [])), 'v:val.name')
+endfunction
+
+" Column names of a table, from its last page or asked for now.
+function! vime#columns(path, name) abort
+  let l:key = a:path . '//' . a:name
+  if !has_key(s:columns, l:key) && !empty(a:name)
+    let l:result = vime#request_sync(a:path, 'table', {'name': a:name, 'count': 1}, 2000)
+    if get(l:result, 'ok', 0)
+      let s:columns[l:key] = l:result.columns
+    endif
+  endif
+  return copy(get(s:columns, l:key, []))
+endfunction
+
+" The file and table a command applies to: the current vime buffer's (in a
+" list, the table under the cursor), else the table paged last.
+function! vime#context() abort
+  let l:state = get(b:, 'vime', {})
+  if get(l:state, 'kind', '') ==# 'list'
+    return {'path': l:state.path, 'name': vime#list#name_under_cursor()}
+  elseif !empty(get(l:state, 'path', ''))
+    return {'path': l:state.path, 'name': get(l:state, 'name', '')}
+  endif
+  return extend({'path': '', 'name': ''}, s:last)
+endfunction
+
+function! s:target(name) abort
+  let l:context = vime#context()
+  if !empty(a:name)
+    let l:context.name = a:name =~# '^/' ? a:name : '/' . a:name
+  endif
+  if empty(l:context.path)
+    call vime#error('no file is open: :VimeOpen {file} first')
+    return {}
+  elseif empty(l:context.name)
+    call vime#error('no table here: open one, or name it')
+    return {}
+  endif
+  return l:context
+endfunction
+
+" -- autocommands ----------------------------------------------------------------
+
+" `:edit results.h5`: show the list in a buffer named vime://<file>.
+function! vime#read_file(name, bufnr) abort
+  " vime://f.h5 matches *.h5 too: vime#read_uri() reads it.
+  if a:name =~# '^vime://'
+    return
+  endif
+  let l:path = vime#buffer#abspath(a:name)
+  let l:uri = vime#buffer#uri(l:path)
+  let l:existing = vime#buffer#find(l:uri)
+  if l:existing > 0 && l:existing != a:bufnr
+    setlocal bufhidden=wipe
+    execute 'keepalt buffer' l:existing
+    return
+  endif
+  execute 'silent keepalt file' fnameescape(l:uri)
+  " :file left a buffer holding the old name; nothing will use it.
+  let l:leftover = vime#buffer#find(l:path)
+  if l:leftover > 0 && l:leftover != a:bufnr && !buflisted(l:leftover)
+    execute 'silent! bwipeout' l:leftover
+  endif
+  call vime#list#show(l:path)
+endfunction
+
+function! vime#read_uri(uri, bufnr) abort
+  let l:target = vime#buffer#parse(a:uri)
+  let l:path = vime#buffer#abspath(l:target.path)
+  if empty(l:target.name)
+    call vime#list#show(l:path)
+  else
+    call vime#table#show(l:path, l:target.name)
+  endif
+endfunction
+
+" -- commands --------------------------------------------------------------------
+
+function! vime#open(path) abort
+  execute 'edit' fnameescape(vime#buffer#uri(vime#buffer#abspath(a:path)))
+endfunction
+
+function! vime#table(name) abort
+  let l:target = s:target(a:name)
+  if !empty(l:target)
+    execute 'edit' fnameescape(vime#buffer#uri(l:target.path, l:target.name))
+  endif
+endfunction
+
+function! vime#info(name) abort
+  let l:target = s:target(a:name)
+  if empty(l:target)
+    return
+  endif
+  let l:bufnr = vime#buffer#split('vime-info://' . l:target.path . '/' . l:target.name,
+        \ {'kind': 'info', 'path': l:target.path, 'name': l:target.name},
+        \ get(g:, 'vime_info_height', 15))
+  call vime#view#load(l:bufnr)
+endfunction
+
+" :VimePlot {y[,y2...]} [x] [line|scatter|hist]
+function! vime#plot(args) abort
+  let l:words = split(a:args)
+  let l:target = s:target('')
+  if empty(l:words) || empty(l:target)
+    return
+  endif
+  let l:request = {'name': l:target.name, 'y': l:words[0] =~# ',' ? split(l:words[0], ',') : l:words[0]}
+  for l:word in l:words[1:]
+    let l:request[index(['line', 'scatter', 'hist'], l:word) >= 0 ? 'type' : 'x'] = l:word
+  endfor
+  let l:bufnr = vime#buffer#split('vime-plot://' . l:target.path . '/' . l:target.name,
+        \ {'kind': 'plot', 'path': l:target.path, 'name': l:target.name, 'request': l:request},
+        \ get(g:, 'vime_plot_height', max([12, &lines / 2])))
+  call vime#view#load(l:bufnr)
+endfunction
+
+function! vime#compute(args) abort
+  call vime#compute#start(a:args)
+endfunction
+
+function! vime#goto(row) abort
+  call vime#table#goto(a:row)
+endfunction
+
+function! vime#export(to, overwrite) abort
+  let l:target = s:target('')
+  if empty(l:target)
+    return
+  endif
+  let l:to = vime#buffer#abspath(a:to)
+  call vime#request(l:target.path, 'export',
+        \ {'name': l:target.name, 'to': l:to, 'overwrite': a:overwrite ? v:true : v:false},
+        \ function('s:on_exported', [l:target.name, l:to]))
+endfunction
+
+function! s:on_exported(name, to, result) abort
+  if get(a:result, 'ok', 0)
+    call vime#message(get(a:result, 'message', 'exported ' . a:name . ' to ' . a:to))
+  else
+    call vime#fail(a:result)
+  endif
+endfunction
+
+function! vime#cancel() abort
+  call vime#request('', 'compute_cancel', {}, function('s:report_failure'))
+endfunction
+
+function! s:report_failure(result) abort
+  if !get(a:result, 'ok', 0)
+    call vime#fail(a:result)
+  endif
+endfunction
+
+" Close the current buffer's file in the backend and wipe its views.
+function! vime#close() abort
+  let l:path = get(get(b:, 'vime', {}), 'path', '')
+  if empty(l:path)
+    call vime#error(':VimeClose works in a vime buffer')
+    return
+  endif
+  let l:file = has_key(s:files, l:path) ? remove(s:files, l:path) : {}
+  if get(l:file, 'generation', 0) == vime#job#generation()
+    call vime#request('', 'close', {'path': l:path}, function('s:report_failure'))
+  endif
+  for l:bufnr in vime#buffer#all('', l:path)
+    execute 'silent! bwipeout' l:bufnr
+  endfor
+endfunction
+
+function! vime#status() abort
+  let l:job = vime#job#status()
+  if !l:job.running
+    call vime#message('backend not running (it starts on the next command); '
+          \ . 'command: ' . join(l:job.command))
+    return
+  endif
+  let l:backend = l:job.backend
+  let l:open = len(filter(values(s:files), 'v:val.generation == ' . l:job.generation))
+  let l:sent = 0
+  for l:count in values(l:job.sent)
+    let l:sent += l:count
+  endfor
+  call vime#message(printf('backend pid %d · vime %s · Python %s · %d file(s) open · '
+        \ . '%d request(s) sent · compute: %s', l:job.pid, get(l:backend, 'version', '?'),
+        \ get(l:backend, 'python', '?'), l:open, l:sent, vime#compute#describe()))
+endfunction
+
+" Stop the backend, start a new one, and redraw every view from it.
+function! vime#restart() abort
+  if !vime#job#restart()
+    return
+  endif
+  call vime#message('backend restarted (pid ' . vime#job#status().pid . ')')
+  for l:bufnr in vime#buffer#all('list', '') + vime#buffer#all('table', '')
+    call vime#view#load(l:bufnr)
+  endfor
+endfunction
+
+function! vime#log() abort
+  let l:bufnr = vime#buffer#split('vime-log', {'kind': 'log'}, get(g:, 'vime_log_height', 15))
+  call vime#view#load(l:bufnr)
+endfunction
+
+" The compute progress, for 'statusline': %{vime#statusline()}
+function! vime#statusline() abort
+  return vime#compute#progress()
+endfunction
+
+" -- mappings --------------------------------------------------------------------
+
+function! vime#action(name) abort
+  let l:kind = get(get(b:, 'vime', {}), 'kind', '')
+  if empty(l:kind)
+    return
+  elseif a:name ==# 'open'
+    call vime#table(vime#list#name_under_cursor())
+  elseif a:name ==# 'info'
+    call vime#info('')
+  elseif a:name ==# 'plot'
+    call s:prompt('VimePlot', 'vime#complete#plot', function('vime#plot'))
+  elseif a:name ==# 'compute'
+    call s:prompt('VimeCompute', 'vime#complete#compute', function('vime#compute'))
+  elseif a:name ==# 'refresh'
+    call vime#view#load(bufnr('%'))
+  elseif a:name ==# 'close-view'
+    call s:close_view()
+  elseif l:kind ==# 'table'
+    call vime#table#action(a:name, v:count1)
+  endif
+endfunction
+
+function! s:prompt(command, completion, Run) abort
+  if empty(vime#context().name)
+    call vime#error('no table under the cursor')
+    return
+  endif
+  let l:answer = input(a:command . ' ', '', 'customlist,' . a:completion)
+  if !empty(trim(l:answer))
+    call a:Run(l:answer)
+  endif
+endfunction
+
+function! s:close_view() abort
+  if winnr('$') > 1
+    close
+  else
+    bwipeout
+  endif
+endfunction

@@ -1,0 +1,215 @@
+scriptencoding utf-8
+" vime/buffer.vim: names, options, contents, syntax and mappings of vime buffers.
+"
+" Every vime buffer keeps its state in b:vime, a dict with at least 'kind'
+" (list, table, info, plot, log) and, for data views, 'path' and 'name'.
+" Replies arrive asynchronously, so contents are written by buffer number and
+" the buffer need not be the current one.
+
+let s:scheme = 'vime://'
+
+function! vime#buffer#abspath(path) abort
+  return fnamemodify(resolve(expand(a:path)), ':p')
+endfunction
+
+" vime://<file> names a file's table list, vime://<file>//<table> a table.
+function! vime#buffer#uri(path, ...) abort
+  return s:scheme . a:path . (a:0 && !empty(a:1) ? '/' . a:1 : '')
+endfunction
+
+" {'path': file, 'name': table or ''} from a vime:// name.
+function! vime#buffer#parse(uri) abort
+  let l:rest = strpart(a:uri, len(s:scheme))
+  let l:split = stridx(l:rest, '//')
+  if l:split < 0
+    return {'path': l:rest, 'name': ''}
+  endif
+  return {'path': strpart(l:rest, 0, l:split),
+        \ 'name': substitute(strpart(l:rest, l:split + 1), '^/\+', '/', '')}
+endfunction
+
+" The buffer with exactly this name (or this full path), else 0.  bufnr()
+" accepts a partial match: vime://f.h5 would find vime://f.h5//table.
+function! vime#buffer#find(name) abort
+  for l:bufnr in range(1, bufnr('$'))
+    if bufexists(l:bufnr) && (bufname(l:bufnr) ==# a:name
+          \ || fnamemodify(bufname(l:bufnr), ':p') ==# a:name)
+      return l:bufnr
+    endif
+  endfor
+  return 0
+endfunction
+
+" Every buffer whose b:vime matches the given kind (and path, if not empty).
+function! vime#buffer#all(kind, path) abort
+  let l:found = []
+  for l:bufnr in range(1, bufnr('$'))
+    let l:state = getbufvar(l:bufnr, 'vime', {})
+    if !empty(l:state) && (empty(a:kind) || l:state.kind ==# a:kind)
+          \ && (empty(a:path) || get(l:state, 'path', '') ==# a:path)
+      call add(l:found, l:bufnr)
+    endif
+  endfor
+  return l:found
+endfunction
+
+" Turn the current buffer into a vime buffer of the given kind.
+function! vime#buffer#setup(state) abort
+  let b:vime = a:state
+  let l:scratch = index(['info', 'plot', 'log'], a:state.kind) >= 0
+  setlocal buftype=nofile noswapfile nomodifiable nowrap nolist nospell undolevels=-1
+  let &l:bufhidden = l:scratch ? 'wipe' : 'hide'
+  let &l:buflisted = !l:scratch
+  if l:scratch
+    setlocal nonumber norelativenumber foldcolumn=0
+    if exists('+signcolumn')
+      setlocal signcolumn=no
+    endif
+  endif
+  " FileType first: a user's ftplugin may map the <Plug> names, and 'syntax on'
+  " clears syntax on FileType; the Syntax autocmd then calls vime#buffer#syntax().
+  setlocal filetype=vime
+  if get(b:, 'current_syntax', '') !=# 'vime'
+    call vime#buffer#syntax()
+  endif
+  call s:map_defaults(a:state.kind)
+endfunction
+
+" Replace a buffer's lines; the buffer may be hidden or in another window.
+function! vime#buffer#set_lines(bufnr, lines) abort
+  if !bufloaded(a:bufnr)
+    return 0
+  endif
+  call setbufvar(a:bufnr, '&modifiable', 1)
+  silent call deletebufline(a:bufnr, 1, '$')
+  call setbufline(a:bufnr, 1, empty(a:lines) ? [''] : a:lines)
+  call setbufvar(a:bufnr, '&modifiable', 0)
+  call setbufvar(a:bufnr, '&modified', 0)
+  return 1
+endfunction
+
+" Run an Ex command in every window that shows the buffer.
+function! vime#buffer#in_windows(bufnr, command) abort
+  if !exists('*win_execute')  " before Vim 8.1.1418: the current window only
+    if bufnr('%') == a:bufnr
+      execute a:command
+    endif
+    return
+  endif
+  for l:winid in win_findbuf(a:bufnr)
+    call win_execute(l:winid, a:command)
+  endfor
+endfunction
+
+" Open (or reuse) a split for a view of `kind` named `name`; return its bufnr.
+function! vime#buffer#split(name, state, height) abort
+  let l:bufnr = vime#buffer#find(a:name)
+  let l:windows = l:bufnr > 0 ? win_findbuf(l:bufnr) : []
+  if !empty(l:windows)
+    call win_gotoid(l:windows[0])
+  else
+    let l:reuse = s:window_of_kind(a:state.kind)
+    if l:reuse
+      call win_gotoid(l:reuse)
+      execute 'silent keepalt edit' fnameescape(a:name)
+    else
+      execute 'silent keepalt' get(g:, 'vime_split', 'botright') a:height . 'new'
+            \ fnameescape(a:name)
+    endif
+  endif
+  call vime#buffer#setup(a:state)
+  return bufnr('%')
+endfunction
+
+function! s:window_of_kind(kind) abort
+  for l:winnr in range(1, winnr('$'))
+    let l:state = getbufvar(winbufnr(l:winnr), 'vime', {})
+    if get(l:state, 'kind', '') ==# a:kind
+      return win_getid(l:winnr)
+    endif
+  endfor
+  return 0
+endfunction
+
+" Tell listeners (a benchmark, a statusline) that a view was drawn.
+function! vime#buffer#drawn(bufnr) abort
+  let l:state = getbufvar(a:bufnr, 'vime', {})
+  let g:vime_drawn = {'bufnr': a:bufnr, 'kind': get(l:state, 'kind', ''),
+        \ 'path': get(l:state, 'path', ''), 'name': get(l:state, 'name', ''),
+        \ 'time': reltimestr(reltime())}
+  if exists('#User#VimeDrawn')
+    doautocmd <nomodeline> User VimeDrawn
+  endif
+endfunction
+
+" -- syntax --------------------------------------------------------------------
+
+function! vime#buffer#syntax() abort
+  let l:kind = get(get(b:, 'vime', {}), 'kind', '')
+  syntax clear
+  syntax match vimeError /^vime: .*/
+  syntax match vimeNaN /\v<(nan|NaN|NaT|None|null)>|\<NA\>/ contained
+  if l:kind ==# 'list'
+    syntax match vimeTitle /\%1l.*/
+    syntax match vimeAttr /^\s\+@\S*/
+    syntax match vimeTableName /^\s\+\/\S*/ nextgroup=vimeShape skipwhite
+    syntax match vimeShape /[0-9,]\+ × [0-9,]\+/ contained nextgroup=vimeKind skipwhite
+    syntax match vimeKind /\S\+/ contained
+  elseif l:kind ==# 'table'
+    syntax match vimeTitle /\%1l.*/
+    syntax match vimeHeader /\%3l.*/
+    syntax match vimeIndex /\%>3l^\s*\S\+/ nextgroup=vimeRow
+    syntax match vimeRow /.*/ contained contains=vimeNaN
+  elseif l:kind ==# 'plot'
+    syntax match vimeTitle /\%1l.*/
+    syntax match vimePlot /[\u2801-\u28ff]\+/
+  elseif l:kind ==# 'info'
+    syntax match vimeTitle /\%1l.*/
+    syntax match vimeInfoKey /^\s*\w[^:]*:/
+    syntax match vimeNaN /\v<(nan|NaN|NaT|None)>/
+  elseif l:kind ==# 'log'
+    syntax match vimeLogTime /^\d\d:\d\d:\d\d/
+    syntax match vimeError /\c\<\(error\|traceback\|exception\)\>.*/
+  endif
+  highlight default link vimeError ErrorMsg
+  highlight default link vimeTitle Title
+  highlight default link vimeHeader Statement
+  highlight default link vimeIndex Identifier
+  highlight default link vimeNaN Comment
+  highlight default link vimeAttr PreProc
+  highlight default link vimeTableName Directory
+  highlight default link vimeShape Number
+  highlight default link vimeKind Type
+  highlight default link vimePlot Constant
+  highlight default link vimeInfoKey Statement
+  highlight default link vimeLogTime Comment
+  let b:current_syntax = 'vime'
+endfunction
+
+" -- mappings ------------------------------------------------------------------
+
+let s:defaults = {
+      \ 'list': [['<CR>', 'open'], ['i', 'info'], ['p', 'plot'], ['c', 'compute'],
+      \          ['R', 'refresh']],
+      \ 'table': [[']]', 'next-page'], ['[[', 'prev-page'], ['gg', 'first-page'],
+      \           ['G', 'last-page'], ['<', 'column-left'], ['>', 'column-right'],
+      \           ['K', 'info'], ['p', 'plot'], ['c', 'compute'], ['R', 'refresh']],
+      \ 'info': [['q', 'close-view']],
+      \ 'plot': [['q', 'close-view'], ['R', 'refresh']],
+      \ 'log': [['q', 'close-view'], ['R', 'refresh']],
+      \ }
+
+function! s:map_defaults(kind) abort
+  if get(g:, 'vime_no_mappings', 0)
+    return
+  endif
+  for [l:lhs, l:action] in get(s:defaults, a:kind, [])
+    let l:plug = '<Plug>(vime-' . l:action . ')'
+    " The user's own choice wins: a map to the <Plug> name, or a buffer-local
+    " map of the key from an ftplugin.
+    if hasmapto(l:plug, 'n') || get(maparg(l:lhs, 'n', 0, 1), 'buffer', 0)
+      continue
+    endif
+    execute 'nmap <buffer> <nowait> <silent>' l:lhs l:plug
+  endfor
+endfunction

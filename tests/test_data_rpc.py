@@ -1,0 +1,360 @@
+"""The data methods through the real bin/vime-rpc process, plus the handlers in-process."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests import h5fixtures as fx
+from tests.conftest import RpcProcess
+from vime.handlers import data
+from vime.loaders.virtual import VirtualTable
+from vime.state import State
+
+
+def lines_of(content: str) -> list[str]:
+    return content.splitlines()
+
+
+# -- open / tables -------------------------------------------------------------------
+def test_open_lists_tables_with_their_fields(rpc, pandas_file):
+    result = rpc.call("open", path=str(pandas_file))
+    assert result["ok"] is True
+    assert result["path"] == str(pandas_file)
+    by_name = {t["name"]: t for t in result["tables"]}
+    assert set(by_name) == {"/data", "/group/fixed"}
+    assert by_name["/data"] == {
+        "name": "/data",
+        "rows": 1000,
+        "cols": 5,
+        "kind": "pandas-table",
+        "dtype": "float64, int64, bool, str",
+        "shape": [1000, 5],
+        "attrs": {"pandas_type": "frame_table", "table_type": "appendable_frame"},
+    }
+    assert by_name["/group/fixed"]["kind"] == "pandas-fixed"
+    assert rpc.call("tables")["tables"] == result["tables"]
+
+
+def test_open_accepts_the_seeds_file_param(rpc, pandas_file):
+    result = rpc.call("open", file=str(pandas_file))
+    assert result["ok"] is True and len(result["tables"]) == 2
+
+
+def test_open_without_a_path_fails(rpc):
+    result = rpc.call("open")
+    assert result["ok"] is False and "path" in result["error"]
+
+
+# -- table -----------------------------------------------------------------------------
+def test_table_page_has_header_blank_line_and_indexed_rows(rpc, pandas_file):
+    rpc.call("open", path=str(pandas_file))
+    result = rpc.call("table", name="/data", start=10, count=3)
+    assert result["ok"] is True
+    assert (result["name"], result["shape"], result["start"], result["stop"]) == (
+        "/data",
+        [1000, 5],
+        10,
+        13,
+    )
+    assert result["columns"] == ["v0", "v1", "n", "flag", "label"]
+    assert result["dtypes"] == ["float64", "float64", "int64", "bool", "str"]
+    lines = lines_of(result["content"])
+    assert lines[0] == "/data  [1,000 rows x 5 cols]  rows 10–12"
+    assert lines[1] == ""
+    assert lines[2].split() == ["v0", "v1", "n", "flag", "label"]
+    expected = pd.read_hdf(pandas_file, "data").iloc[10:13]
+    for line, (index, row) in zip(lines[3:], expected.iterrows(), strict=True):
+        cells = line.split()
+        assert cells[0] == str(index)
+        assert cells[3:] == [str(row["n"]), str(row["flag"]), row["label"]]
+        assert float(cells[1]) == pytest.approx(row["v0"], rel=1e-5)
+
+
+def test_default_page_is_a_hundred_rows(rpc, pandas_file):
+    rpc.call("open", path=str(pandas_file))
+    result = rpc.call("table", name="/data")
+    assert (result["start"], result["stop"]) == (0, 100)
+    assert len(lines_of(result["content"])) == 3 + 100
+
+
+def test_head_keeps_its_old_meaning(rpc, pandas_file):
+    rpc.call("open", path=str(pandas_file))
+    assert rpc.call("table", name="/data", head=5, start=50)["stop"] == 5
+    everything = rpc.call("table", name="/group/fixed", head=0)
+    assert (everything["start"], everything["stop"]) == (0, 100)
+
+
+def test_start_past_the_end_is_an_empty_page_with_the_real_shape(rpc, pandas_file):
+    rpc.call("open", path=str(pandas_file))
+    result = rpc.call("table", name="/data", start=5000, count=10)
+    assert result["ok"] is True
+    assert (result["shape"], result["start"], result["stop"]) == ([1000, 5], 1000, 1000)
+    assert lines_of(result["content"])[0].endswith("no rows from 1,000")
+
+
+def test_last_partial_page(rpc, pandas_file):
+    rpc.call("open", path=str(pandas_file))
+    result = rpc.call("table", name="/data", start=995, count=100)
+    assert (result["start"], result["stop"]) == (995, 1000)
+    assert lines_of(result["content"])[-1].split()[0] == "999"
+
+
+def test_fast_page_is_numpy_text(rpc, pandas_file):
+    rpc.call("open", path=str(pandas_file))
+    result = rpc.call("table", name="/group/fixed", start=0, count=2, fast=True)
+    assert result["ok"] is True
+    lines = lines_of(result["content"])
+    assert lines[0] == "/group/fixed  [100 rows x 5 cols]  rows 0–1"
+    assert lines[2].startswith("[[") or lines[2].startswith("[(")
+
+
+def test_columns_param_selects_and_orders(rpc, pandas_file):
+    rpc.call("open", path=str(pandas_file))
+    result = rpc.call("table", name="/data", count=2, columns=["label", "n"])
+    assert result["columns"] == ["label", "n"]
+    assert lines_of(result["content"])[3].split() == ["0", "row0", "0"]
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"name": "/nope"}, "no table '/nope'"),
+        ({"name": "/data", "count": -1}, "/data: count must be >= 0"),
+        ({"name": "/data", "start": -3}, "/data: start must be >= 0"),
+        ({"name": "/data", "columns": ["zz"]}, "no column 'zz'"),
+        ({"name": "/data", "plane": [1]}, "plane needs 0 indices"),
+    ],
+)
+def test_bad_table_requests_name_the_file_and_reason(rpc, pandas_file, params, fragment):
+    rpc.call("open", path=str(pandas_file))
+    result = rpc.call("table", **params)
+    assert result["ok"] is False
+    assert str(pandas_file) in result["error"] and fragment in result["error"]
+    assert rpc.call("table", name="/data", count=1)["ok"] is True  # still usable
+
+
+def test_n_d_dataset_pages_planes(rpc, tmp_path):
+    path = fx.generic_file(tmp_path)
+    rpc.call("open", path=str(path))
+    result = rpc.call("table", name="/cube", plane=[1, 2], count=2)
+    assert result["plane"] == [1, 2] and result["full_shape"] == [2, 3, 4, 5]
+    assert result["shape"] == [4, 5]
+    first = np.arange(120).reshape(2, 3, 4, 5)[1, 2, 0]
+    assert lines_of(result["content"])[3].split() == ["0", *map(str, first)]
+    assert "plane [1, 2]" in lines_of(result["content"])[0]
+    bad = rpc.call("table", name="/cube", plane=[5, 0])
+    assert bad["ok"] is False and "plane index 5 on axis 0" in bad["error"]
+
+
+def test_every_generic_table_pages_or_says_why(rpc, tmp_path):
+    """Each table of each non-pandas fixture gives a page; only the unreadable ones fail."""
+    links, _ = fx.linked_file(tmp_path)
+    paths = [
+        fx.generic_file(tmp_path),
+        links,
+        fx.compressed_file(tmp_path),
+        fx.netcdf4_file(tmp_path),
+        fx.matlab_file(tmp_path),
+        fx.pytables_file(tmp_path),
+    ]
+    failures = {}
+    for path in paths:
+        for entry in rpc.call("open", path=str(path))["tables"]:
+            result = rpc.call("table", name=entry["name"], count=5)
+            if not result["ok"]:
+                failures[(path.name, entry["name"])] = result["error"]
+            else:
+                assert result["shape"][0] == entry["rows"]
+    assert set(failures) == {
+        ("links.h5", "/dangling"),
+        ("links.h5", "/external_missing"),
+        ("compressed.h5", "/lzo"),
+    }
+    assert "filter 'lzo'" in failures[("compressed.h5", "/lzo")]
+
+
+# -- info -------------------------------------------------------------------------------
+def test_info_describes_a_table(rpc, pandas_file):
+    rpc.call("open", path=str(pandas_file))
+    result = rpc.call("info", name="/data")
+    assert result["ok"] is True
+    assert result["shape"] == [1000, 5]
+    assert result["columns"][4] == {"name": "label", "dtype": "str"}
+    assert set(result["storage"]) == {"chunks", "compression", "filters", "bytes"}
+    assert result["storage"]["bytes"] > 0
+    content = result["content"]
+    assert content.startswith("/data  [1,000 rows x 5 cols]")
+    assert "pandas_type: frame_table" in content
+    frame = pd.read_hdf(pandas_file, "data")
+    n_line = [line for line in lines_of(content) if line.split()[:1] == ["n"]][-1]
+    assert n_line.split()[1:3] == ["1000", "499.5"]
+    assert float(n_line.split()[3]) == pytest.approx(frame["n"].std(), rel=1e-5)
+    assert not any(
+        line.split()[:1] == ["label"] for line in content.split("describe")[1].splitlines()
+    )
+
+
+def test_info_of_an_unknown_table_fails(rpc, pandas_file):
+    rpc.call("open", path=str(pandas_file))
+    result = rpc.call("info", name="/nope")
+    assert result["ok"] is False and "/nope" in result["error"]
+
+
+# -- columns -----------------------------------------------------------------------------
+def test_columns_saves_the_order_and_table_applies_it(rpc, pandas_file, tmp_path):
+    rpc.call("open", path=str(pandas_file))
+    saved = rpc.call("columns", name="/data", order=["label", "n"], hidden=["flag"])
+    assert saved["columns"] == ["label", "n", "v0", "v1"] and saved["hidden"] == ["flag"]
+    page = rpc.call("table", name="/data", count=1)
+    assert page["columns"] == ["label", "n", "v0", "v1"]
+    assert lines_of(page["content"])[2].split() == ["label", "n", "v0", "v1"]
+    stored = json.loads((tmp_path / "config.json").read_text())
+    assert stored["tables"][str(pandas_file)]["/data"]["order"][:2] == ["label", "n"]
+    assert rpc.call("columns", name="/data")["columns"] == ["label", "n", "v0", "v1"]
+
+
+def test_saved_order_survives_a_restart(tmp_path, pandas_file):
+    env = {"VIME_CONFIG": str(tmp_path / "shared.json")}
+    first = RpcProcess(env=env)
+    try:
+        first.call("open", path=str(pandas_file))
+        first.call("columns", name="/group/fixed", order=["flag"])
+    finally:
+        first.stop()
+    second = RpcProcess(env=env)
+    try:
+        second.call("open", path=str(pandas_file))
+        assert second.call("table", name="/group/fixed", count=1)["columns"][0] == "flag"
+    finally:
+        second.stop()
+
+
+def test_columns_with_an_unknown_name_fails(rpc, pandas_file):
+    rpc.call("open", path=str(pandas_file))
+    result = rpc.call("columns", name="/data", order=["nope"])
+    assert result["ok"] is False and "no column 'nope'" in result["error"]
+
+
+def test_corrupt_config_does_not_break_table(tmp_path, pandas_file):
+    config = tmp_path / "broken.json"
+    config.write_text("{ nope")
+    process = RpcProcess(env={"VIME_CONFIG": str(config)})
+    try:
+        process.call("open", path=str(pandas_file))
+        assert process.call("table", name="/data", count=1)["ok"] is True
+        assert process.call("columns", name="/data", order=["n"])["columns"][0] == "n"
+    finally:
+        process.stop()
+
+
+# -- several files, close --------------------------------------------------------------------
+def test_several_files_open_at_once_and_close(rpc, pandas_file, tmp_path):
+    other = fx.generic_file(tmp_path)
+    rpc.call("open", path=str(pandas_file))
+    assert rpc.call("open", path=str(other))["attrs"] == {"title": "generic fixture", "version": 3}
+    assert rpc.call("table", name="/matrix", count=1)["ok"] is True  # the last opened
+    assert rpc.call("table", name="/data", path=str(pandas_file), count=1)["ok"] is True
+    assert rpc.call("tables", path=str(pandas_file))["path"] == str(pandas_file)
+    assert rpc.call("close", path=str(other))["closed"] == [str(other)]
+    assert rpc.call("table", name="/data", count=1)["ok"] is True  # back to the first file
+    assert rpc.call("table", name="/matrix", path=str(other))["ok"] is False
+    assert rpc.call("close")["closed"] == [str(pandas_file)]
+    result = rpc.call("table", name="/data")
+    assert result["ok"] is False and "no file is open" in result["error"]
+
+
+# -- bad input ----------------------------------------------------------------------------
+def unreadable_path(tmp_path):
+    """A file this process cannot read, even as root (root ignores mode bits on files)."""
+    if os.geteuid() == 0:
+        return "/proc/sys/vm/compact_memory"  # write-only to everyone, root included
+    path = tmp_path / "secret.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n")
+    path.chmod(0)
+    return str(path)
+
+
+def test_bad_input_fails_clearly_and_the_process_stays_up(rpc, pandas_file, tmp_path):
+    rpc.call("open", path=str(pandas_file))
+    bad = fx.bad_files(tmp_path)
+    cases = {
+        str(bad["empty"]): "empty file",
+        str(bad["text"]): "a text file, not HDF5",
+        str(bad["truncated"]): "truncated",
+        str(bad["netcdf3"]): "NetCDF-3 classic, not HDF5",
+        str(bad["directory"]): "is a directory",
+        str(tmp_path / "missing.h5"): "no such file",
+        unreadable_path(tmp_path): "permission denied",
+    }
+    for path, reason in cases.items():
+        result = rpc.call("open", path=path)
+        assert result["ok"] is False, path
+        assert path in result["error"] and reason in result["error"], result["error"]
+    assert rpc.call("table", name="/data", count=2)["ok"] is True
+    assert rpc.call("ping")["ok"] is True
+
+
+def file_digests(directory) -> dict:
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.iterdir())
+        if path.is_file()
+    }
+
+
+def test_fixture_bytes_are_unchanged_after_a_full_session(rpc, tmp_path):
+    """Open, page, fast-page, describe and close every fixture; no byte changes."""
+    directory = tmp_path / "fixtures"
+    directory.mkdir()
+    fx.pandas_store(directory)
+    fx.generic_file(directory)
+    fx.linked_file(directory)
+    fx.compressed_file(directory)
+    fx.netcdf4_file(directory)
+    fx.matlab_file(directory)
+    fx.pytables_file(directory)
+    before = file_digests(directory)
+    stamps = {p.name: p.stat().st_mtime_ns for p in directory.iterdir()}
+    for name in sorted(before):
+        listed = rpc.call("open", path=str(directory / name))
+        if not listed["ok"]:
+            continue  # target.h5 is only reached through links.h5
+        for entry in listed["tables"]:
+            rpc.call("table", name=entry["name"], count=3, start=1)
+            rpc.call("table", name=entry["name"], count=3, fast=True)
+            rpc.call("info", name=entry["name"])
+        rpc.call("columns", name=listed["tables"][0]["name"], order=[])
+    rpc.call("close")
+    assert rpc.call("shutdown")["ok"] is True
+    rpc.wait()
+    assert file_digests(directory) == before
+    assert {p.name: p.stat().st_mtime_ns for p in directory.iterdir()} == stamps
+
+
+# -- handlers in-process: virtual tables ---------------------------------------------------
+def test_tables_lists_virtual_tables_after_the_files_own(pandas_file):
+    state = State()
+    try:
+        data.open_file(state, {"path": str(pandas_file)})
+        frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+        state.virtual["/__computed__/r"] = VirtualTable("/__computed__/r", frame)
+        names = [t["name"] for t in data.tables(state, {})["tables"]]
+        assert names == ["/data", "/group/fixed", "/__computed__/r"]
+        page = data.table(state, {"name": "/__computed__/r", "count": 2})
+        assert page["shape"] == [3, 1] and lines_of(page["content"])[4].split() == ["1", "2"]
+        described = data.info(state, {"name": "/__computed__/r"})
+        assert described["storage"]["bytes"] > 0 and "summary" in described["content"]
+    finally:
+        state.close()
+
+
+def test_tables_with_only_virtual_tables_and_no_file():
+    state = State()
+    state.virtual["/v"] = VirtualTable("/v", pd.DataFrame({"a": [1]}))
+    assert [t["name"] for t in data.tables(state, {})["tables"]] == ["/v"]

@@ -1,0 +1,46 @@
+"""`python -m vime.demo` writes a file with every kind of table, and vime-rpc lists it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def run_demo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "vime.demo", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def test_demo_file_has_every_kind_of_table(tmp_path, rpc):
+    path = tmp_path / "cache" / "demo.h5"
+    done = run_demo(str(path), "--rows", "3000")
+    assert done.stdout.strip() == str(path)
+    opened = rpc.call("open", path=str(path))
+    assert opened["ok"], opened
+    assert opened["attrs"]["title"] == "vime demo file"
+    tables = {table["name"]: table for table in opened["tables"]}
+    assert tables["/sensors/timeseries"]["kind"] == "pandas-table"
+    assert tables["/sensors/timeseries"]["rows"] == 3000
+    assert tables["/runs/summary"]["kind"] == "pandas-fixed"
+    assert tables["/detector/events"]["kind"] == "compound"
+    assert tables["/detector/events"]["attrs"] == {"units": "keV"}
+    assert tables["/field/cube"]["shape"] == [12, 64, 64]
+    page = rpc.call("table", name="/sensors/timeseries", start=2990, count=10)
+    assert page["ok"] and page["stop"] == 3000 and "signal" in page["columns"]
+
+
+def test_existing_demo_file_is_kept_unless_forced(tmp_path):
+    path = tmp_path / "demo.h5"
+    path.write_bytes(b"placeholder")
+    run_demo(str(path), "--rows", "100")
+    assert path.read_bytes() == b"placeholder"
+    run_demo(str(path), "--rows", "100", "--force")
+    assert path.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
+    assert not path.with_name("demo.h5.partial").exists()

@@ -1,0 +1,442 @@
+"""Generic HDF5 datasets read with h5py, one slice at a time.
+
+A dataset becomes a table: a compound dataset gives one column per field
+(nested fields flattened as 'a.b'); a 1-D dataset one column; a 2-D dataset
+columns '0'..'n-1'; an N-D dataset pages its last two axes, with ``plane``
+indexing the leading ones; a 0-d dataset is a 1x1 table. Values are made
+readable column by column: strings decoded with replacement, enums shown by
+label, big-endian swapped to native, references and unreadable types shown
+as the type's name in each cell.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import h5py
+import numpy as np
+
+from vime.errors import ReadFailed
+from vime.loaders.base import Table
+from vime.loaders.convert import jsonable_attrs
+
+if TYPE_CHECKING:  # pandas is imported on the first read, not to list a file
+    import pandas as pd
+
+log = logging.getLogger("vime.loaders.h5")
+
+Decoder = Callable[[np.ndarray], np.ndarray]
+
+
+# -- per-type decoders ------------------------------------------------------
+def decoder_for(dtype: np.dtype) -> tuple[Decoder, str]:
+    """How to make values of ``dtype`` readable, and the dtype to show."""
+    if dtype.subdtype is not None:  # an array-valued field: one array per cell
+        base, _ = dtype.subdtype
+        decode, shown = decoder_for(base)
+        return _cells_of(decode), f"{shown}{list(dtype.shape)}"
+    if h5py.check_string_dtype(dtype) is not None:
+        info = h5py.check_string_dtype(dtype)
+        size = "vlen" if info.length is None else f"fixed {info.length}"
+        return _decode_strings, f"str ({info.encoding}, {size})"
+    enum = h5py.check_enum_dtype(dtype)
+    if enum is not None:
+        return _enum_labels(enum), "enum"
+    ref = h5py.check_ref_dtype(dtype)
+    if ref is not None:
+        label = "<region reference>" if ref is h5py.RegionReference else "<object reference>"
+        return _constant(label), "reference"
+    vlen = h5py.check_vlen_dtype(dtype)
+    if vlen is not None:
+        return _identity, f"vlen {vlen}"
+    if dtype.kind == "V" and dtype.names is None:
+        return _constant(f"<opaque {dtype.itemsize} bytes>"), "opaque"
+    if dtype.kind == "O":
+        return _constant(f"<{dtype}>"), str(dtype)
+    if not dtype.isnative:
+        native = dtype.newbyteorder("=")
+        return (lambda values: values.astype(native)), str(native)
+    return _identity, str(dtype)
+
+
+def _identity(values: np.ndarray) -> np.ndarray:
+    return values
+
+
+def _constant(label: str) -> Decoder:
+    def fill(values: np.ndarray) -> np.ndarray:
+        return np.full(values.shape, label, dtype=object)
+
+    return fill
+
+
+def _cells_of(decode: Decoder) -> Decoder:
+    """Keep each row's sub-array as one cell."""
+
+    def cells(values: np.ndarray) -> np.ndarray:
+        out = np.empty(len(values), dtype=object)
+        for i, row in enumerate(values):
+            out[i] = decode(np.asarray(row))
+        return out
+
+    return cells
+
+
+def _decode_strings(values: np.ndarray) -> np.ndarray:
+    """Bytes (fixed or vlen, ASCII or UTF-8) to str, bad bytes replaced."""
+    flat = values.ravel()
+    out = np.empty(flat.shape, dtype=object)
+    for i, item in enumerate(flat.tolist()):
+        out[i] = item.decode("utf-8", "replace") if isinstance(item, bytes) else item
+    return out.reshape(values.shape)
+
+
+def _enum_labels(mapping: dict) -> Decoder:
+    codes = np.array(sorted(mapping.values()))
+    by_code = {value: name for name, value in mapping.items()}
+    labels = np.array([by_code[code] for code in codes], dtype=object)
+
+    def decode(values: np.ndarray) -> np.ndarray:
+        plain = values.astype(codes.dtype)
+        position = np.clip(np.searchsorted(codes, plain), 0, codes.size - 1)
+        found = codes[position] == plain
+        out = plain.astype(str).astype(object)  # an unlabelled value shows its number
+        out[found] = labels[position[found]]
+        return out
+
+    return decode
+
+
+# -- columns of a dataset -----------------------------------------------------
+class Column:
+    """A displayed column: a path of field names into a record, and its decoder."""
+
+    def __init__(self, name: str, fields: tuple[str, ...], dtype: np.dtype):
+        self.name = name
+        self.fields = fields
+        self.decode, self.dtype = decoder_for(dtype)
+
+    @classmethod
+    def unreadable(cls, name: str, type_name: str) -> Column:
+        """A member h5py cannot map: every cell shows the type's name."""
+        column = cls.__new__(cls)
+        column.name, column.fields, column.dtype = name, (), type_name
+        column.decode = _constant(f"<{type_name}>")
+        return column
+
+    def values(self, records: np.ndarray) -> np.ndarray:
+        for field in self.fields:
+            records = records[field]
+        return self.decode(records)
+
+
+def flatten_fields(dtype: np.dtype, prefix: tuple[str, ...] = ()) -> list[Column]:
+    """One Column per leaf field; nested compounds become 'a.b'."""
+    columns = []
+    for field in dtype.names:
+        sub = dtype.fields[field][0]
+        path = (*prefix, field)
+        if sub.names is not None:
+            columns.extend(flatten_fields(sub, path))
+        else:
+            columns.append(Column(".".join(path), path, sub))
+    return columns
+
+
+# -- the table ------------------------------------------------------------------
+class DatasetTable(Table):
+    """An h5py dataset of any supported type and rank."""
+
+    def __init__(self, dataset: h5py.Dataset, name: str, file: str, fields=None):
+        self.dataset = dataset
+        self.name = name
+        self.file = file
+        self.attrs = jsonable_attrs(dataset.attrs)
+        self.shape = list(dataset.shape or ())  # None for a null dataspace
+        self.compound = fields is not None or dataset.dtype.names is not None
+        ndim = len(self.shape)
+        self.kind = "scalar" if ndim == 0 else "compound" if self.compound else "dataset"
+        if self.compound:
+            self._compound_layout(fields or flatten_fields(dataset.dtype))
+        else:
+            self._array_layout(dataset.dtype, posixpath.basename(name) or name)
+        if _is_pytables_bool(dataset):
+            self._decode = _as_bool
+            self.dtypes = ["bool"] * len(self.columns)
+        self.rows = self._row_count()
+
+    def _compound_layout(self, fields: list[Column]) -> None:
+        """One column per leaf field; rows run along the last axis."""
+        self.plane_axes = max(len(self.shape) - 1, 0)
+        self.columns = [c.name for c in fields]
+        self.dtypes = [c.dtype for c in fields]
+        self._fields = {c.name: c for c in fields}
+
+    def _array_layout(self, dtype: np.dtype, label: str) -> None:
+        """One column for 0-d and 1-D; columns '0'..'n-1' along the last axis otherwise."""
+        self.plane_axes = max(len(self.shape) - 2, 0)
+        self._decode, shown = decoder_for(dtype)
+        self.columns = [str(i) for i in range(self.shape[-1])] if len(self.shape) >= 2 else [label]
+        self.dtypes = [shown] * len(self.columns)
+
+    def _row_count(self) -> int:
+        ndim = len(self.shape)
+        if self.dataset.shape is None:
+            return 0
+        if ndim == 0:
+            return 1
+        if self.compound or ndim == 1:
+            return self.shape[-1]
+        return self.shape[-2]
+
+    # -- reading ------------------------------------------------------------
+    def _read_records(self, start, stop, plane, fields=None, positions=None) -> np.ndarray:
+        """The stored values of the slice, read under a clear error on failure.
+
+        ``fields``: top-level compound fields to read; ``positions``: the
+        increasing column positions of a 2-D plane to read.
+        """
+        ensure_filters(self.dataset)
+        if self.dataset.shape is None:
+            return np.empty((0,), dtype=self.dataset.dtype)
+        source = self.dataset.fields(fields) if fields else self.dataset
+        selection = (*plane, slice(start, stop)) if self.shape else ()
+        if positions is not None:
+            selection = (*selection, positions)
+        try:
+            data = source[selection]
+        except (OSError, RuntimeError, TypeError, ValueError) as exc:
+            reason = read_error(self.dataset, exc)
+            raise ReadFailed(f"{self.where}: cannot read: {reason}") from None
+        if not self.shape:  # 0-d: a 1-row table
+            data = np.asarray(data).reshape(1)[: stop - start]
+        if fields and len(fields) == 1 and data.dtype.names is None:
+            data = _as_records(data, fields[0])
+        return data
+
+    def _read(self, start, stop, columns, plane) -> pd.DataFrame:
+        import pandas as pd
+
+        index = pd.RangeIndex(start, stop)
+        if self.compound:
+            wanted = [self._fields[c] for c in columns]
+            top = list(dict.fromkeys(c.fields[0] for c in wanted if c.fields))
+            records = self._read_records(start, stop, plane, fields=top)
+            data = {c.name: c.values(records) for c in wanted}
+        elif len(self.shape) <= 1:
+            values = self._decode(self._read_records(start, stop, plane))
+            data = dict.fromkeys(columns, values)
+        else:
+            data = self._read_columns(start, stop, plane, columns)
+        return pd.DataFrame(data, index=index, columns=columns)
+
+    def _read_columns(self, start, stop, plane, columns) -> dict:
+        """Columns of a 2-D plane; a few of many are read alone, saving I/O."""
+        wanted = sorted({int(c) for c in columns})
+        if len(wanted) * 2 > len(self.columns) or stop <= start:
+            block = self._read_records(start, stop, plane)
+            return {c: self._decode(block[:, int(c)]) for c in columns}
+        block = self._read_records(start, stop, plane, positions=wanted)
+        where = {position: i for i, position in enumerate(wanted)}
+        return {c: self._decode(block[:, where[int(c)]]) for c in columns}
+
+    def _read_raw(self, start, stop, plane) -> np.ndarray:
+        return self._read_records(start, stop, plane)
+
+    def storage(self) -> dict:
+        return dataset_storage(self.dataset)
+
+
+class PartialCompoundTable(DatasetTable):
+    """A compound dataset with members h5py cannot map.
+
+    The other members are read through a memory type that leaves those out;
+    the unmapped ones show their type's name in each cell.
+    """
+
+    def __init__(self, dataset: h5py.Dataset, name: str, file: str):
+        file_type = dataset.id.get_type()
+        readable, fields = [], []
+        for i in range(file_type.get_nmembers()):
+            member = file_type.get_member_name(i).decode("utf-8", "replace")
+            member_type = file_type.get_member_type(i)
+            try:
+                readable.append((member, member_type.dtype))
+                fields += flatten_fields(np.dtype([readable[-1]]))
+            except (TypeError, ValueError):
+                fields.append(Column.unreadable(member, unsupported_name(member_type)))
+        self._readable = np.dtype(readable)
+        super().__init__(dataset, name, file, fields=fields)
+
+    def _read_records(self, start, stop, plane, fields=None, positions=None) -> np.ndarray:
+        ensure_filters(self.dataset)
+        count = stop - start if self.shape else 1
+        out = np.empty(count, dtype=self._readable)
+        file_space = self.dataset.id.get_space()
+        if self.shape:
+            if count == 0:
+                return out
+            file_space.select_hyperslab((*plane, start), (*(1,) * len(plane), count))
+        memory_space = h5py.h5s.create_simple((count,))
+        try:
+            memory_type = h5py.h5t.py_create(self._readable)
+            self.dataset.id.read(memory_space, file_space, out, memory_type)
+        except (OSError, RuntimeError, TypeError, ValueError) as exc:
+            reason = read_error(self.dataset, exc)
+            raise ReadFailed(f"{self.where}: cannot read: {reason}") from None
+        return out[: stop - start]
+
+
+class BrokenTable(Table):
+    """A listed entry that cannot be read: a dangling link, an unreadable type."""
+
+    kind = "dataset"
+
+    def __init__(self, name: str, file: str, error: str, shape=(), attrs=None):
+        self.name = name
+        self.file = file
+        self.error = error
+        self.shape = list(shape)
+        self.rows = 0
+        self.columns = []
+        self.dtypes = []
+        self.attrs = attrs or {}
+
+    def _read(self, start, stop, columns, plane) -> pd.DataFrame:
+        raise ReadFailed(f"{self.where}: {self.error}")
+
+
+class UnsupportedTable(Table):
+    """A dataset whose HDF5 type h5py cannot map: each cell shows the type name."""
+
+    kind = "dataset"
+
+    def __init__(self, dataset: h5py.Dataset, name: str, file: str, type_name: str):
+        self.dataset = dataset
+        self.name = name
+        self.file = file
+        self.attrs = jsonable_attrs(dataset.attrs)
+        self.shape = list(dataset.shape or ())
+        self.rows = self.shape[0] if self.shape else 1
+        self.columns = [posixpath.basename(name) or name]
+        self.type_name = type_name
+        self.dtypes = [type_name]
+
+    def _read(self, start, stop, columns, plane) -> pd.DataFrame:
+        import pandas as pd
+
+        cells = np.full(stop - start, f"<{self.type_name}>", dtype=object)
+        return pd.DataFrame({c: cells for c in columns}, index=pd.RangeIndex(start, stop))
+
+    def storage(self) -> dict:
+        return dataset_storage(self.dataset)
+
+
+def _is_pytables_bool(dataset: h5py.Dataset) -> bool:
+    """PyTables stores bool arrays as 8-bit bitfields, which h5py reads as uint8."""
+    kind = dataset.id.get_type()
+    return (
+        kind.get_class() == h5py.h5t.BITFIELD and kind.get_size() == 1 and "CLASS" in dataset.attrs
+    )
+
+
+def _as_bool(values: np.ndarray) -> np.ndarray:
+    return values.astype(bool)
+
+
+def _as_records(values: np.ndarray, field: str) -> np.ndarray:
+    """h5py returns a plain array when one field is asked; wrap it back."""
+    records = np.empty(values.shape, dtype=[(field, values.dtype)])
+    records[field] = values
+    return records
+
+
+def dataset_table(dataset: h5py.Dataset, name: str, file: str) -> Table:
+    try:
+        dataset.dtype  # noqa: B018 - raises for types h5py cannot map
+    except (TypeError, ValueError) as exc:
+        file_type = dataset.id.get_type()
+        log.info("%s:%s: type without a numpy equivalent (%s)", file, name, exc)
+        if file_type.get_class() == h5py.h5t.COMPOUND:
+            return PartialCompoundTable(dataset, name, file)
+        return UnsupportedTable(dataset, name, file, unsupported_name(file_type))
+    return DatasetTable(dataset, name, file)
+
+
+def unsupported_name(file_type) -> str:
+    """'unsupported HDF5 type TypeTimeID' for a type h5py cannot map."""
+    return f"unsupported HDF5 type {type(file_type).__name__}"
+
+
+# -- storage and filters ---------------------------------------------------------
+def dataset_filters(dataset: h5py.Dataset) -> list[tuple[int, str]]:
+    """(filter id, name) of each filter in the dataset's pipeline."""
+    plist = dataset.id.get_create_plist()
+    filters = []
+    for i in range(plist.get_nfilters()):
+        code, _flags, _values, name = plist.get_filter(i)
+        label = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+        filters.append((code, label or FILTER_NAMES.get(code, f"filter {code}")))
+    return filters
+
+
+def dataset_storage(dataset: h5py.Dataset) -> dict:
+    return {
+        "chunks": list(dataset.chunks) if dataset.chunks else None,
+        "compression": dataset.compression,
+        "filters": [name for _code, name in dataset_filters(dataset)],
+        "bytes": int(dataset.id.get_storage_size()),
+    }
+
+
+_plugins_loaded = False
+
+
+def ensure_filters(dataset: h5py.Dataset) -> None:
+    """Register the hdf5plugin filters the first time a dataset needs one."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    if all(h5py.h5z.filter_avail(code) for code, _name in dataset_filters(dataset)):
+        return
+    try:
+        import hdf5plugin  # noqa: F401 - importing registers blosc, zstd, lz4, ...
+    except ImportError:
+        log.warning("hdf5plugin is not installed; compressed datasets may not read")
+    _plugins_loaded = True
+
+
+# Registered filter ids (support.hdfgroup.org) for naming a filter the file does not name.
+FILTER_NAMES = {
+    1: "deflate",
+    2: "shuffle",
+    3: "fletcher32",
+    4: "szip",
+    5: "nbit",
+    6: "scaleoffset",
+    305: "lzo",
+    307: "bzip2",
+    32000: "lzf",
+    32001: "blosc",
+    32004: "lz4",
+    32008: "bitshuffle",
+    32013: "zfp",
+    32015: "zstd",
+    32017: "sz",
+    32026: "blosc2",
+}
+
+
+def read_error(dataset: h5py.Dataset, exc: Exception) -> str:
+    """Name the missing filter when that is why a read failed."""
+    missing = [
+        f"{name!r} (id {code})"
+        for code, name in dataset_filters(dataset)
+        if not h5py.h5z.filter_avail(code)
+    ]
+    if missing:
+        return f"filter {', '.join(missing)} is not available (no plugin installed for it)"
+    return f"{type(exc).__name__}: {exc}"
