@@ -91,13 +91,15 @@ METHODS: dict[str, Method] = {
         {
             "source": "table to read",
             **PATH,
-            "query?": "pandas query string, e.g. 'v0 > 3'",
+            "query?": "pandas query string, e.g. 'v0 > 3 and label == \"a\"' (checked: columns, "
+            "constants, operators, math functions, column.str/.dt; nothing else)",
             "assign?": "object: new column -> pandas expression",
             "columns?": "columns to keep",
             "sort?": "column (or list) to sort the result by",
             "descending?": "sort descending (default false)",
-            "groupby?": "column (or list) to group by",
-            "agg?": "object: column -> aggregation or list of them",
+            "groupby?": "column (or list) to group by; without agg, counts rows per group",
+            "agg?": "object: column -> aggregation or list of them (count size sum prod min max "
+            "first last mean var std median nunique); result columns are <column>_<agg>",
             "limit?": "keep the first N rows of the result",
             "script?": "'file.py:func' runs YOUR code: func(df) -> DataFrame",
             "name?": "name of the result table",

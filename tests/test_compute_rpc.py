@@ -1,0 +1,305 @@
+"""Compute jobs and export through the real bin/vime-rpc subprocess."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import RpcProcess
+from vime.errors import Busy, ExportFailed, NoSuchTable
+
+SLOW_ROWS = 4000  # read one row per chunk: a job of several seconds, cancelled early
+
+
+def spawn(tmp_path, chunk_rows: int) -> RpcProcess:
+    return RpcProcess(
+        env={"VIME_CONFIG": str(tmp_path / "config.json"), "VIME_CHUNK_ROWS": str(chunk_rows)},
+        stderr_path=tmp_path / f"rpc-stderr-{chunk_rows}.log",
+    )
+
+
+@pytest.fixture
+def chunked(tmp_path, pandas_file):
+    """vime-rpc reading 100-row chunks, so the 1000-row /data takes 10 chunks."""
+    process = spawn(tmp_path, 100)
+    assert process.call("open", path=str(pandas_file))["ok"]
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def slow_file(tmp_path):
+    frame = pd.DataFrame(
+        {"x": np.arange(SLOW_ROWS) * 0.5, "label": [f"r{i}" for i in range(SLOW_ROWS)]}
+    )
+    path = tmp_path / "slow.h5"
+    frame.to_hdf(path, key="slow", format="table")
+    return path, frame
+
+
+@pytest.fixture
+def slow(tmp_path, slow_file):
+    """vime-rpc reading one row per chunk: jobs stay running for seconds."""
+    process = spawn(tmp_path, 1)
+    assert process.call("open", path=str(slow_file[0]))["ok"]
+    yield process
+    process.stop()
+
+
+def read_frame(pandas_file) -> pd.DataFrame:
+    return pd.read_hdf(pandas_file, "data")
+
+
+def run_job(rpc: RpcProcess, **params) -> dict:
+    started = rpc.call("compute_start", **params)
+    assert started["ok"] and started["status"] == "running", started
+    done = rpc.wait_notification("compute_done")
+    assert done["job"] == started["job"]
+    return done
+
+
+def exported(rpc: RpcProcess, name: str, target) -> pd.DataFrame:
+    reply = rpc.call("export", name=name, to=str(target))
+    assert reply["ok"], reply
+    if str(target).endswith(".csv"):
+        return pd.read_csv(target)
+    return pd.read_hdf(target, reply["key"])
+
+
+def test_done_is_pushed_without_status_calls(chunked, pandas_file, tmp_path):
+    done = run_job(chunked, source="/data", query="v0 > 1", assign={"p": "v0 * v1"})
+    assert re.fullmatch(r"/__computed__/compute_\d{8}_\d{6}(_\d+)?", done["table"])
+    assert done["status"] == "done" and done["message"] == f"Compute done: {done['table']}"
+    expected = read_frame(pandas_file).query("v0 > 1").assign(p=lambda d: d.v0 * d.v1)
+    assert (done["rows"], done["cols"]) == expected.shape
+    assert isinstance(done["elapsed"], float)
+    back = exported(chunked, done["table"], tmp_path / "r.h5")
+    pd.testing.assert_frame_equal(back, expected)
+    status = chunked.call("compute_status")
+    assert status == {"ok": True, "status": "done", "message": done["message"],
+                      "table": done["table"], "error": None, "job": done["job"]}  # fmt: skip
+
+
+def test_progress_arrives_for_a_multi_chunk_job(chunked):
+    started = chunked.call("compute_start", source="/data", query="n % 3 == 0")
+    progress = chunked.wait_notification("compute_progress")
+    assert progress["job"] == started["job"]
+    assert progress["rows_total"] == 1000
+    assert progress["rows_done"] % 100 == 0 and 0 < progress["rows_done"] <= 1000
+    assert progress["elapsed"] >= 0
+    chunked.wait_notification("compute_done")
+
+
+def test_virtual_table_lists_pages_and_drops(chunked, pandas_file):
+    done = run_job(chunked, source="/data", groupby="flag", agg={"v0": ["mean", "max"]}, name="g")
+    assert done["table"] == "g"
+    listed = {t["name"]: t for t in chunked.call("tables")["tables"]}
+    assert listed["g"]["kind"] == "virtual" and listed["g"]["rows"] == 2
+    page = chunked.call("table", name="g")
+    assert page["columns"] == ["flag", "v0_mean", "v0_max"]
+    frame = read_frame(pandas_file)
+    assert f"{frame.v0[frame.flag].max():.6g}" in page["content"]
+    assert chunked.call("info", name="g")["ok"]
+    assert chunked.call("drop", name="g") == {"ok": True, "dropped": "g", "tables": []}
+    missing = chunked.call("drop", name="g")
+    assert missing["code"] == NoSuchTable.code and "'g'" in missing["error"]
+    assert "g" not in {t["name"] for t in chunked.call("tables")["tables"]}
+
+
+def test_groupby_result_equals_pandas(chunked, pandas_file, tmp_path):
+    agg = {"v1": ["mean", "std", "min", "count"], "v0": ["sum", "median"]}
+    done = run_job(chunked, source="/data", query="v0 > -1", groupby=["flag"], agg=agg,
+                   sort="v1_mean", descending=True)  # fmt: skip
+    expected = read_frame(pandas_file).query("v0 > -1").groupby("flag").agg(agg)
+    expected.columns = [f"{c}_{how}" for c, how in expected.columns]
+    expected = expected.reset_index().sort_values("v1_mean", ascending=False)
+    back = exported(chunked, done["table"], tmp_path / "g.h5")
+    pd.testing.assert_frame_equal(back, expected)
+
+
+def test_h5py_dataset_columns_are_quoted_with_backticks(tmp_path):
+    import h5py
+
+    matrix = np.random.default_rng(3).normal(size=(450, 3))
+    path = tmp_path / "matrix.h5"
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("m", data=matrix, chunks=(64, 3))
+    process = spawn(tmp_path, 100)
+    try:
+        assert process.call("open", path=str(path))["ok"]
+        done = run_job(process, source="/m", query="`0` > 0", agg={"1": ["sum", "max"]})
+        back = exported(process, done["table"], tmp_path / "agg.csv")
+    finally:
+        process.stop()
+    kept = matrix[matrix[:, 0] > 0, 1]
+    assert back["1_sum"][0] == pytest.approx(kept.sum())
+    assert back["1_max"][0] == pytest.approx(kept.max())
+
+
+def test_script_runs_the_users_function(chunked, pandas_file, tmp_path):
+    script = tmp_path / "mine.py"
+    script.write_text("def top(df):\n    return df.nlargest(3, 'v1')[['label', 'v1']]\n")
+    done = run_job(chunked, source="/data", script=f"{script}:top")
+    back = exported(chunked, done["table"], tmp_path / "top.h5")
+    pd.testing.assert_frame_equal(back, read_frame(pandas_file).nlargest(3, "v1")[["label", "v1"]])
+
+
+def test_failing_script_and_unknown_column_give_compute_error(chunked, tmp_path):
+    script = tmp_path / "bad.py"
+    script.write_text("def f(df):\n    raise RuntimeError('broken on purpose')\n")
+    chunked.call("compute_start", source="/data", script=f"{script}:f")
+    error = chunked.wait_notification("compute_error")
+    assert error["status"] == "error" and "broken on purpose" in error["error"]
+    chunked.call("compute_start", source="/data", query="nope > 1")
+    error = chunked.wait_notification("compute_error")
+    assert "no column 'nope'" in error["error"]
+    status = chunked.call("compute_status")
+    assert status["status"] == "error" and status["error"] == error["error"]
+    assert status["message"] == "Compute failed" and status["table"] is None
+    assert chunked.call("ping")["ok"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"query": "__import__('os').system('touch {marker}')"},
+        {"query": "v0.__class__.__init__.__globals__['os'].system('touch {marker}')"},
+        {"assign": {"x": "__import__('os').system('touch {marker}')"}},
+        {"query": "@pd.io.common.os.system('touch {marker}')"},
+    ],
+)
+def test_injection_is_refused(chunked, tmp_path, params):
+    marker = tmp_path / "pwned"
+    params = json.loads(json.dumps(params).replace("{marker}", str(marker)))
+    assert chunked.call("compute_start", source="/data", **params)["ok"]
+    error = chunked.wait_notification("compute_error")
+    assert "not allowed" in error["error"] or "not supported" in error["error"]
+    assert not marker.exists()
+    status = chunked.call("compute_status")
+    assert status["status"] == "error"
+    assert chunked.call("ping")["ok"]
+
+
+def test_bad_params_are_refused_at_start(chunked):
+    reply = chunked.call("compute_start", source="/data", agg={"v0": "average"})
+    assert reply["ok"] is False and "'average'" in reply["error"]
+    reply = chunked.call("compute_start", source="/nope")
+    assert reply["code"] == NoSuchTable.code
+    reply = chunked.call("compute_start", source="/data", name="/data")
+    assert reply["ok"] is False and "table of the file" in reply["error"]
+    assert chunked.call("compute_status")["status"] == "idle"
+
+
+def test_notifications_follow_the_starting_envelope(chunked):
+    chunked.send({"jsonrpc": "2.0", "id": 7, "method": "compute_start",
+                  "params": {"source": "/data", "query": "n < 10"}})  # fmt: skip
+    reply = chunked.read()
+    assert reply["id"] == 7 and reply["result"]["status"] == "running"
+    while True:
+        message = chunked.read()
+        assert isinstance(message, dict) and message["jsonrpc"] == "2.0" and "id" not in message
+        if message["method"] == "compute_done":
+            assert message["params"]["rows"] == 10
+            break
+        assert message["method"] == "compute_progress"
+
+
+# -- long jobs ---------------------------------------------------------------------------
+def test_cancel_stops_a_running_job(slow):
+    started = slow.call("compute_start", source="/slow", query="x >= 0")
+    slow.wait_notification("compute_progress")
+    assert slow.call("compute_status")["status"] == "running"
+    reply = slow.call("compute_cancel", job=started["job"])
+    assert reply["ok"] and reply["status"] == "cancelling"
+    assert slow.wait_notification("compute_cancelled", timeout=10) == {"job": started["job"]}
+    status = slow.call("compute_status")
+    assert status["status"] == "cancelled" and status["table"] is None
+    assert [t["kind"] for t in slow.call("tables")["tables"]] == ["pandas-table"]
+    assert slow.call("compute_cancel")["message"] == "no job is running"
+
+
+def test_second_start_is_refused_while_busy(slow):
+    first = slow.call("compute_start", source="/slow", query="x >= 0")
+    second = slow.call("compute_start", source="/slow", query="x < 0")
+    assert second["ok"] is False and second["code"] == Busy.code
+    assert second["job"] == first["job"] and str(first["job"]) in second["error"]
+    wrong = slow.call("compute_cancel", job=first["job"] + 100)
+    assert wrong["ok"] is False and str(first["job"]) in wrong["error"]
+    slow.call("compute_cancel")
+    slow.wait_notification("compute_cancelled", timeout=10)
+    assert slow.call("compute_start", source="/slow", query="x < 0", limit=1)["ok"]
+    slow.wait_notification("compute_done", timeout=30)
+
+
+def page_rows(content: str) -> list[list[str]]:
+    return [line.split() for line in content.splitlines()[3:]]
+
+
+def test_pages_read_during_a_job_are_correct(slow, slow_file):
+    _, frame = slow_file
+    slow.call("compute_start", source="/slow", assign={"y": "x * 2"})
+    slow.wait_notification("compute_progress")
+    for start in (0, 1234, 3990, 2500, 17):
+        assert slow.call("compute_status")["status"] == "running"
+        page = slow.call("table", name="/slow", start=start, count=10)
+        assert page["ok"] and page["shape"] == [SLOW_ROWS, 2]
+        expected = frame.iloc[start : start + 10]
+        rows = page_rows(page["content"])
+        assert [int(r[0]) for r in rows] == list(expected.index)
+        assert [float(r[1]) for r in rows] == expected["x"].tolist()
+        assert [r[2] for r in rows] == expected["label"].tolist()
+    slow.call("compute_cancel")
+    slow.wait_notification("compute_cancelled", timeout=10)
+
+
+def test_eof_during_a_job_exits_fast_and_leaves_no_temp_files(slow, tmp_path):
+    before = sorted(p.name for p in tmp_path.iterdir())
+    slow.call("compute_start", source="/slow", assign={"y": "x * 2"})
+    slow.wait_notification("compute_progress")
+    started = time.monotonic()
+    slow.close_stdin()
+    assert slow.wait(timeout=5) == 0
+    assert time.monotonic() - started < 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# -- export ------------------------------------------------------------------------------
+def test_export_round_trips_csv_and_hdf5(chunked, pandas_file, tmp_path):
+    frame = read_frame(pandas_file)
+    csv = chunked.call("export", name="/data", to=str(tmp_path / "d.csv"))
+    assert csv["ok"] and csv["rows"] == 1000 and csv["format"] == "csv"
+    back = pd.read_csv(tmp_path / "d.csv", index_col=0)
+    back.index.name = None
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+    assert back["label"].tolist() == frame["label"].tolist()
+    h5 = chunked.call("export", name="/data", to=str(tmp_path / "d.h5"), format="hdf5")
+    assert h5["ok"] and h5["key"] == "/data"
+    pd.testing.assert_frame_equal(pd.read_hdf(tmp_path / "d.h5", "/data"), frame)
+    fixed = chunked.call("export", name="/group/fixed", to=str(tmp_path / "f.h5"))
+    assert fixed["ok"] and fixed["rows"] == 100
+    pd.testing.assert_frame_equal(
+        pd.read_hdf(tmp_path / "f.h5", "/group/fixed"), pd.read_hdf(pandas_file, "group/fixed")
+    )
+
+
+def test_export_refuses_existing_files_and_sources(chunked, pandas_file, tmp_path):
+    target = tmp_path / "d.csv"
+    target.write_text("mine")
+    refused = chunked.call("export", name="/data", to=str(target))
+    assert refused["code"] == ExportFailed.code and "overwrite" in refused["error"]
+    assert target.read_text() == "mine"
+    assert chunked.call("export", name="/data", to=str(target), overwrite=True)["ok"]
+    assert target.read_text().startswith(",v0,v1,n,flag,label")
+    before = pandas_file.read_bytes()
+    source = chunked.call("export", name="/data", to=str(pandas_file), overwrite=True)
+    assert source["code"] == ExportFailed.code and "open as a source" in source["error"]
+    assert pandas_file.read_bytes() == before
+    unknown = chunked.call("export", name="/data", to=str(tmp_path / "x.txt"))
+    assert unknown["ok"] is False and "format" in unknown["error"]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []

@@ -1,0 +1,623 @@
+"""Background compute jobs: filter, derive, aggregate and script a table out of core.
+
+A job reads its source a chunk of rows at a time (``VIME_CHUNK_ROWS``, 1M by
+default) and runs this pipeline:
+
+1. per chunk: ``assign`` and ``query`` (the query runs first unless it uses an
+   assigned column, so derived columns are computed for surviving rows only),
+   then only the columns the rest of the pipeline needs are kept;
+2. ``script`` 'file.py:func' runs the USER'S OWN CODE: ``func(df)`` receives
+   every surviving row at once (it may need the whole table) and returns a
+   DataFrame;
+3. ``groupby`` / ``agg``: without a script, each chunk is reduced to partial
+   aggregates per group (count, sum, min, max, first, last, prod, and count /
+   mean / M2 for var and std, merged with Chan's formula), so memory holds one
+   chunk plus one row per group; ``median`` and ``nunique`` cannot be merged
+   from partials, so they keep the group keys and that column of every row.
+   Result columns are named ``<column>_<agg>``; ``groupby`` alone counts rows
+   per group in a ``count`` column; ``agg`` alone aggregates the whole table
+   into one row;
+4. ``sort`` / ``descending``, ``columns`` (the columns of the result, in order)
+   and ``limit`` apply to the reduced result. Without groupby or script,
+   sort plus limit keeps only the best ``limit`` rows of each chunk, and
+   limit alone stops reading once enough rows are found.
+
+The job checks for cancellation between chunks (a running script cannot be
+interrupted). It reads through ``state.locked_chunks``, so the HDF5 lock is
+held for one chunk read at a time and paging keeps working meanwhile.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from vime import expressions
+from vime.errors import (
+    BadExpression,
+    Cancelled,
+    FileMissing,
+    InvalidParams,
+    NoSuchColumn,
+    VimeError,
+)
+from vime.loaders.virtual import VirtualTable
+
+log = logging.getLogger("vime.compute")
+
+CHUNK_ROWS = 1_000_000
+COMPUTED_PREFIX = "/__computed__/"
+PROGRESS_INTERVAL = 0.25  # seconds: at most 4 progress notifications a second
+
+# Aggregations merged from per-chunk partial results, and the partials they need.
+PARTIALS = {
+    "count": ("count",),
+    "size": ("size",),
+    "sum": ("sum",),
+    "prod": ("prod",),
+    "min": ("min",),
+    "max": ("max",),
+    "first": ("first",),
+    "last": ("last",),
+    "mean": ("sum", "count"),
+    "var": ("count", "mu", "m2"),
+    "std": ("count", "mu", "m2"),
+}
+# How partials of the same group merge; "mu" and "m2" merge together (Chan).
+MERGE = {
+    "count": "sum",
+    "size": "sum",
+    "sum": "sum",
+    "prod": "prod",
+    "min": "min",
+    "max": "max",
+    "first": "first",
+    "last": "last",
+}
+HOLISTIC = ("median", "nunique")  # need every value of the group
+AGGREGATIONS = (*PARTIALS, *HOLISTIC)
+COMPACT_EVERY = 16  # merge the partial results every this many chunks
+
+
+def chunk_rows_setting() -> int:
+    """Rows per chunk: VIME_CHUNK_ROWS if set to a positive integer, else 1M."""
+    value = os.environ.get("VIME_CHUNK_ROWS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else CHUNK_ROWS
+
+
+# -- the plan -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Plan:
+    """What a job computes; the params of compute_start, checked for shape."""
+
+    query: str | None = None
+    assign: dict[str, str] = field(default_factory=dict)
+    columns: list[str] | None = None
+    sort: list[str] | None = None
+    descending: bool = False
+    groupby: list[str] | None = None
+    agg: dict[str, list[str]] | None = None
+    limit: int | None = None
+    script: str | None = None
+
+    def __post_init__(self):
+        for column, aggs in (self.agg or {}).items():
+            unknown = [a for a in aggs if a not in AGGREGATIONS]
+            if unknown or not aggs:
+                raise InvalidParams(
+                    f"agg for {column!r}: unknown aggregation {', '.join(map(repr, unknown))}; "
+                    f"use {', '.join(AGGREGATIONS)}"
+                )
+        if self.script is not None:
+            script_parts(self.script)
+
+    @property
+    def aggregates(self) -> bool:
+        return bool(self.groupby or self.agg)
+
+
+def normalise_agg(agg: dict) -> dict[str, list[str]]:
+    """``{"v0": "mean"}`` and ``{"v0": ["mean", "max"]}`` as lists of names."""
+    normal = {}
+    for column, value in agg.items():
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise InvalidParams(f"agg for {column!r} must be a name or a list of names")
+        normal[column] = names
+    return normal
+
+
+def script_parts(script: str) -> tuple[str, str]:
+    """'path/to/file.py:func' as (path, func)."""
+    path, sep, func = script.rpartition(":")
+    if not sep or not path or not func.isidentifier():
+        raise InvalidParams(f"script must look like 'path/to/file.py:func', got {script!r}")
+    return os.path.expanduser(path), func
+
+
+# -- per-chunk steps ----------------------------------------------------------
+class Steps:
+    """The checked row-wise steps of a plan: assign and query on one chunk."""
+
+    def __init__(self, plan: Plan, source_columns: list[str]):
+        self.plan = plan
+        available = list(source_columns)
+        self.used: set[str] = set()
+        for name, text in plan.assign.items():
+            self.used |= expressions.check(text, available, f"assign {name!r}")
+            available.append(name)
+        self.query_needs_assign = False
+        if plan.query is not None:
+            used = expressions.check(plan.query, available, "query")
+            self.query_needs_assign = bool(used & set(plan.assign))
+            self.used |= used
+        self.used -= set(plan.assign)
+        self.columns_after = list(dict.fromkeys(available))
+
+    def apply(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        if self.query_needs_assign:
+            return self.filter(self.derive(chunk))
+        return self.derive(self.filter(chunk))
+
+    def filter(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        text = self.plan.query
+        if text is None:
+            return chunk
+        mask = _evaluate(chunk, text, "query")
+        if np.ndim(mask) == 0 and isinstance(mask, (bool, np.bool_)):
+            mask = np.full(len(chunk), bool(mask))
+        if not pd.api.types.is_bool_dtype(getattr(mask, "dtype", None)):
+            got = f"{mask.dtype} values" if isinstance(mask, pd.Series) else repr(mask)[:40]
+            raise BadExpression(f"query {text!r} must give true/false per row, not {got}")
+        if isinstance(mask, pd.Series) and mask.hasnans:
+            mask = mask.fillna(False)
+        return chunk[np.asarray(mask, dtype=bool)]
+
+    def derive(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        if not self.plan.assign:
+            return chunk
+        chunk = chunk.copy(deep=False)
+        for name, text in self.plan.assign.items():
+            chunk[name] = _evaluate(chunk, text, f"assign {name!r}")
+        return chunk
+
+
+def _evaluate(frame: pd.DataFrame, text: str, what: str):
+    """Evaluate a checked expression; pandas' errors become BadExpression.
+
+    The python engine everywhere: one semantics, and it handles the ``.str``
+    methods that numexpr cannot; sqrt(-1) and the like give NaN quietly.
+    """
+    try:
+        with np.errstate(all="ignore"):
+            return frame.eval(text, engine="python")
+    except Exception as exc:
+        raise BadExpression(f"{what} {text!r}: {type(exc).__name__}: {exc}") from None
+
+
+def require_columns(names: Iterable[str], available: Iterable[str], what: str) -> None:
+    known = list(available)
+    missing = [name for name in names if name not in known]
+    if missing:
+        listed = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
+        raise NoSuchColumn(f"{what}: no column {', '.join(map(repr, missing))} (columns: {listed})")
+
+
+# -- reducers -----------------------------------------------------------------
+class Rows:
+    """Collects the surviving rows; with sort+limit, only the best rows so far."""
+
+    def __init__(self, columns: list[str], sort=None, descending=False, limit=None):
+        self.sort, self.descending, self.limit = sort, descending, limit
+        self.empty = pd.DataFrame(columns=columns)  # the result if no row survives
+        self.parts: list[pd.DataFrame] = []
+        self.count = 0
+
+    def add(self, frame: pd.DataFrame) -> None:
+        self.empty = frame.iloc[:0]  # with the real dtypes
+        if len(frame) == 0:
+            return
+        if self.limit is not None and self.sort:
+            frame = sort_rows(frame, self.sort, self.descending).head(self.limit)
+        elif self.limit is not None:
+            frame = frame.head(self.limit - self.count)
+        self.parts.append(frame)
+        self.count += len(frame)
+        if self.sort and self.limit is not None and len(self.parts) >= COMPACT_EVERY:
+            self.parts = [self.result()]
+
+    @property
+    def full(self) -> bool:
+        """Unsorted and the limit reached: no later row can be kept."""
+        return not self.sort and self.limit is not None and self.count >= self.limit
+
+    def result(self) -> pd.DataFrame:
+        if not self.parts:
+            return self.empty
+        frame = concat(self.parts)
+        if self.limit is not None and self.sort:
+            frame = sort_rows(frame, self.sort, self.descending).head(self.limit)
+        return frame
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str  # result column
+    column: str | None  # None: group size
+    how: str
+
+
+class Groups:
+    """Group-by aggregation merged across chunks from partial aggregates."""
+
+    def __init__(self, keys: list[str] | None, agg: dict[str, list[str]] | None):
+        self.keys = keys
+        if agg:
+            self.outputs = [Output(f"{c}_{how}", c, how) for c, aggs in agg.items() for how in aggs]
+        else:
+            self.outputs = [Output("count", None, "size")]
+        self.partial_stats: dict = {}  # (column, stat) -> None, in order
+        for out in self.outputs:
+            for stat in PARTIALS.get(out.how, ()):
+                self.partial_stats[(out.column, stat)] = None
+        self.holistic = [out for out in self.outputs if out.how in HOLISTIC]
+        self.partials: list[pd.DataFrame] = []
+        self.raw: list[pd.DataFrame] = []
+        self.full = False  # every row may change a group
+
+    @property
+    def needed_columns(self) -> list[str]:
+        names = [*(self.keys or []), *(out.column for out in self.outputs if out.column)]
+        return list(dict.fromkeys(names))
+
+    def result_columns(self) -> list[str]:
+        return [*(self.keys or []), *(out.name for out in self.outputs)]
+
+    def group_keys(self, frame: pd.DataFrame):
+        return self.keys if self.keys else np.zeros(len(frame), dtype=np.int8)
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if len(frame) == 0:
+            return
+        if self.partial_stats:
+            self.partials.append(self.partial(frame))
+            if len(self.partials) >= COMPACT_EVERY:
+                self.partials = [self.merge(self.partials)]
+        if self.holistic:
+            columns = list(dict.fromkeys([*(self.keys or []), *(o.column for o in self.holistic)]))
+            self.raw.append(frame[columns])
+
+    def partial(self, frame: pd.DataFrame) -> pd.DataFrame:
+        grouped = frame.groupby(self.group_keys(frame), sort=False, observed=True, dropna=True)
+        parts = {}
+        for column, stat in self.partial_stats:
+            if stat == "size":
+                parts[(column, stat)] = grouped.size()
+                continue
+            values = grouped[column]
+            if stat == "mu":
+                parts[(column, stat)] = values.mean()
+            elif stat == "m2":
+                parts[(column, stat)] = values.var(ddof=0) * values.count()
+            else:
+                parts[(column, stat)] = getattr(values, stat)()
+        return pd.DataFrame(parts)
+
+    def merge(self, partials: list[pd.DataFrame]) -> pd.DataFrame:
+        frame = pd.concat(partials)
+        levels = list(range(frame.index.nlevels))
+        merged = {}
+        for column, stat in self.partial_stats:
+            if stat in MERGE:
+                grouped = frame[(column, stat)].groupby(level=levels, sort=False)
+                merged[(column, stat)] = getattr(grouped, MERGE[stat])()
+            elif stat == "mu":
+                mu, m2 = _merge_moments(frame, column, levels)
+                merged[(column, "mu")], merged[(column, "m2")] = mu, m2
+        return pd.DataFrame(merged)[list(self.partial_stats)]
+
+    def result(self) -> pd.DataFrame:
+        pieces = {}
+        if self.partials:
+            partial = self.merge(self.partials)
+            for out in self.outputs:
+                if out.how not in HOLISTIC:
+                    pieces[out.name] = _final(partial, out)
+        if self.raw:
+            raw = pd.concat(self.raw)
+            grouped = raw.groupby(self.group_keys(raw), observed=True, dropna=True)
+            for out in self.holistic:
+                pieces[out.name] = getattr(grouped[out.column], out.how)()
+        if not pieces:
+            return pd.DataFrame(columns=self.result_columns())
+        frame = pd.DataFrame(pieces)[[out.name for out in self.outputs]].sort_index()
+        if not self.keys:
+            return frame.reset_index(drop=True)
+        frame.index.names = self.keys
+        return frame.reset_index()
+
+
+def _merge_moments(frame: pd.DataFrame, column: str, levels: list[int]):
+    """Merge per-chunk (count, mean, M2) of each group (Chan et al.)."""
+    n = frame[(column, "count")]
+    has_values = n > 0
+    mu = frame[(column, "mu")].where(has_values, 0.0)
+    m2 = frame[(column, "m2")].where(has_values, 0.0)
+    total = n.groupby(level=levels, sort=False).transform("sum")
+    grand = (n * mu).groupby(level=levels, sort=False).transform("sum") / total
+    spread = (m2 + n * (mu - grand) ** 2).groupby(level=levels, sort=False).sum()
+    return grand.groupby(level=levels, sort=False).first(), spread
+
+
+def _final(partial: pd.DataFrame, out: Output) -> pd.Series:
+    if out.how == "mean":
+        total = partial[(out.column, "sum")]
+        count = partial[(out.column, "count")]
+        return total / count.where(count > 0)
+    if out.how in ("var", "std"):
+        count = partial[(out.column, "count")]
+        var = partial[(out.column, "m2")] / (count - 1).where(count > 1)
+        return np.sqrt(var) if out.how == "std" else var
+    return partial[(out.column, out.how)]
+
+
+# -- running a plan -------------------------------------------------------------
+def sort_rows(frame: pd.DataFrame, by: list[str], descending: bool) -> pd.DataFrame:
+    """A stable sort, so that ties keep their source order chunk after chunk."""
+    return frame.sort_values(by, ascending=not descending, kind="stable")
+
+
+def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
+def read_columns(plan: Plan, source_columns: list[str]) -> list[str] | None:
+    """The source columns a plan reads; None for all of them."""
+    if plan.script or (plan.columns is None and not plan.aggregates):
+        return None
+    steps = Steps(plan, source_columns)
+    wanted = set(steps.used)
+    if plan.aggregates:
+        wanted |= set(Groups(plan.groupby, plan.agg).needed_columns)
+    else:
+        wanted |= set(plan.columns or []) | set(plan.sort or [])
+    return [name for name in source_columns if name in wanted]
+
+
+def run_plan(
+    plan: Plan,
+    chunks: Iterable[pd.DataFrame],
+    source_columns: list[str],
+    on_chunk: Callable[[int], None] = lambda rows: None,
+) -> pd.DataFrame:
+    """Run a plan over a source's chunks; ``on_chunk(rows_read)`` may raise Cancelled."""
+    steps = Steps(plan, source_columns)
+    reducer, keep = _reducer(plan, steps.columns_after)
+    for chunk in chunks:
+        rows = len(chunk)
+        reduced = steps.apply(chunk)
+        del chunk  # drop each chunk before the next is read: one in memory at a time
+        reducer.add(reduced if keep is None else reduced[keep])
+        del reduced
+        on_chunk(rows)
+        if reducer.full:
+            break
+    result = reducer.result()
+    if plan.script:
+        result = run_script(plan.script, result)
+        if plan.aggregates:
+            groups = Groups(plan.groupby, plan.agg)
+            require_columns(groups.needed_columns, result.columns, "groupby/agg")
+            groups.add(result)
+            result = groups.result()
+    return finish(plan, result)
+
+
+def _reducer(plan: Plan, available: list[str]) -> tuple[Rows | Groups, list[str] | None]:
+    """The reducer of the chunks and the columns it keeps (None: all)."""
+    if plan.script:
+        return Rows(available), None
+    if plan.aggregates:
+        groups = Groups(plan.groupby, plan.agg)
+        require_columns(groups.needed_columns, available, "groupby/agg")
+        return groups, groups.needed_columns
+    require_columns(plan.columns or [], available, "columns")
+    require_columns(plan.sort or [], available, "sort")
+    keep = available if plan.columns is None else [*plan.columns, *(plan.sort or [])]
+    keep = list(dict.fromkeys(keep))
+    return Rows(keep, plan.sort, plan.descending, plan.limit), keep
+
+
+def finish(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort, select the result columns and limit, on the reduced result."""
+    if plan.sort:
+        require_columns(plan.sort, frame.columns, "sort")
+        frame = sort_rows(frame, plan.sort, plan.descending)
+    if plan.columns is not None:
+        require_columns(plan.columns, frame.columns, "columns")
+        frame = frame[plan.columns]
+    if plan.limit is not None:
+        frame = frame.head(plan.limit)
+    return frame
+
+
+def run_script(script: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Run the user's own ``func(df)`` from 'file.py:func'. This runs THEIR code."""
+    path, name = script_parts(script)
+    if not os.path.isfile(path):
+        raise FileMissing(f"script {path}: no such file")
+    spec = importlib.util.spec_from_file_location(f"vime_user_script_{name}", path)
+    if spec is None or spec.loader is None:
+        raise BadExpression(f"script {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        func = getattr(module, name, None)
+        if not callable(func):
+            raise BadExpression(f"script {path}: no function {name!r}")
+        result = func(frame)
+    except BadExpression:
+        raise
+    except Exception as exc:
+        log.exception("script %s failed", script)
+        raise BadExpression(f"script {script}: {type(exc).__name__}: {exc}") from None
+    if isinstance(result, pd.Series):
+        result = result.to_frame()
+    if not isinstance(result, pd.DataFrame):
+        raise BadExpression(f"script {script} returned {type(result).__name__}, not a DataFrame")
+    return result
+
+
+# -- the background job ---------------------------------------------------------
+class Throttle:
+    """True at most once per ``interval`` seconds (the first call always)."""
+
+    def __init__(self, interval: float = PROGRESS_INTERVAL, clock=time.monotonic):
+        self.interval, self.clock = interval, clock
+        self.last: float | None = None
+
+    def ready(self) -> bool:
+        now = self.clock()
+        if self.last is not None and now - self.last < self.interval:
+            return False
+        self.last = now
+        return True
+
+
+_job_ids = itertools.count(1)
+MESSAGES = {
+    "running": "Computing: {done:,} of {total:,} rows read",
+    "done": "Compute done: {table}",
+    "cancelled": "Compute cancelled",
+    "error": "Compute failed",
+}
+
+
+class Job:
+    """One compute job on a background thread; results become virtual tables.
+
+    ``state`` gives the lock-holding chunk reader and the virtual table dict;
+    ``notify(method, params)`` pushes to the editor in the form of the request
+    that started the job.
+    """
+
+    def __init__(self, state, table, plan: Plan, notify, name: str | None = None,
+                 chunk_rows: int | None = None):  # fmt: skip
+        self.id = next(_job_ids)
+        self.state, self.table, self.plan, self.notify = state, table, plan, notify
+        self.name = name
+        self.chunk_rows = chunk_rows or chunk_rows_setting()
+        self.status = "running"
+        self.result_table: str | None = None
+        self.error: str | None = None
+        self.rows_done = 0
+        self.started = time.monotonic()
+        self.elapsed = 0.0
+        self._cancel = threading.Event()
+        self._throttle = Throttle()
+        # A daemon thread: an exiting process must not wait for a long chunk.
+        self._thread = threading.Thread(target=self._run, name=f"vime-job-{self.id}", daemon=True)
+
+    def start(self) -> Job:
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def cancel(self) -> None:
+        """Ask the job to stop before its next chunk."""
+        self._cancel.set()
+
+    def summary(self) -> dict:
+        """The compute_status fields."""
+        return {
+            "status": self.status,
+            "message": self.message(),
+            "table": self.result_table,
+            "error": self.error,
+            "job": self.id,
+        }
+
+    def message(self) -> str:
+        return MESSAGES[self.status].format(
+            done=self.rows_done, total=self.table.rows, table=self.result_table
+        )
+
+    # -- the thread ---------------------------------------------------------
+    def _run(self) -> None:
+        status, method, fields = self._outcome()
+        self.status = status  # before notifying, so a start right after is not Busy
+        self.notify(method, {"job": self.id, **fields})
+
+    def _outcome(self) -> tuple[str, str, dict]:
+        try:
+            frame = self._compute()
+            self._check_cancelled()
+            self.result_table = self._store(frame)
+        except Cancelled:
+            return "cancelled", "compute_cancelled", {}
+        except VimeError as exc:
+            self.error = exc.message
+            return "error", "compute_error", {"status": "error", "error": self.error}
+        except Exception as exc:
+            log.exception("job %d failed", self.id)
+            self.error = f"{type(exc).__name__}: {exc}"
+            return "error", "compute_error", {"status": "error", "error": self.error}
+        finally:
+            self.elapsed = round(time.monotonic() - self.started, 3)
+        return "done", "compute_done", {
+            "status": "done",
+            "table": self.result_table,
+            "rows": len(frame),
+            "cols": len(frame.columns),
+            "elapsed": self.elapsed,
+            "message": MESSAGES["done"].format(table=self.result_table),
+        }  # fmt: skip
+
+    def _compute(self) -> pd.DataFrame:
+        self._check_cancelled()
+        columns = read_columns(self.plan, list(self.table.columns))
+        chunks = self.table.chunks(columns=columns, chunk_rows=self.chunk_rows)
+        return run_plan(
+            self.plan, self.state.locked_chunks(chunks), list(self.table.columns), self._chunk_done
+        )
+
+    def _chunk_done(self, rows: int) -> None:
+        self.rows_done += rows
+        self._check_cancelled()
+        if self._throttle.ready():
+            self.notify("compute_progress", {
+                "job": self.id,
+                "rows_done": self.rows_done,
+                "rows_total": self.table.rows,
+                "elapsed": round(time.monotonic() - self.started, 3),
+            })  # fmt: skip
+
+    def _check_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled(f"job {self.id} was cancelled")
+
+    def _store(self, frame: pd.DataFrame) -> str:
+        name = self.name or unused_name(self.state.virtual)
+        self.state.virtual[name] = VirtualTable(name, frame)
+        return name
+
+
+def unused_name(taken, now: time.struct_time | None = None) -> str:
+    """/__computed__/compute_YYYYMMDD_HHMMSS, with _2, _3... if already taken."""
+    base = COMPUTED_PREFIX + time.strftime("compute_%Y%m%d_%H%M%S", now or time.localtime())
+    name, suffix = base, 2
+    while name in taken:
+        name, suffix = f"{base}_{suffix}", suffix + 1
+    return name
