@@ -16,6 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 RPC = ROOT / "bin" / "vime-rpc"
 
 
+def run_python(code: str) -> subprocess.CompletedProcess:
+    """Run ``python -c code`` in a fresh interpreter at the repository root."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=True, cwd=ROOT, timeout=60
+    )
+
+
 class RpcProcess:
     """bin/vime-rpc under test: send lines, read whole messages, call methods."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -12,6 +11,7 @@ import pandas as pd
 import pytest
 
 from tests import h5fixtures as fx
+from tests.conftest import run_python
 from vime.errors import FileMissing, InvalidParams, NoSuchColumn, NoSuchTable, NotHDF5, ReadFailed
 from vime.loaders import describe, detect, open_source
 from vime.loaders import format as fmt
@@ -92,22 +92,12 @@ def test_pandas_store_lists_every_key_with_rows_cols_and_kind(opened):
 
 def test_listing_does_not_import_pandas(files):
     """`open` reads the pandas metadata with h5py alone (checked in a fresh process)."""
-    import subprocess
-    import sys
-
     code = (
         "import sys; from vime.loaders import open_source; "
         f"s = open_source({str(files['store'])!r}); [t.summary() for t in s.tables()]; "
         "print('pandas' in sys.modules, 'tables' in sys.modules)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=str(Path(__file__).resolve().parent.parent),
-    )
-    assert out.stdout.split() == ["False", "False"]
+    assert run_python(code).stdout.split() == [b"False", b"False"]
 
 
 @pytest.mark.parametrize(

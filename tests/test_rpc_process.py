@@ -12,7 +12,7 @@ from io import BytesIO
 
 import pytest
 
-from tests.conftest import RPC, RpcProcess
+from tests.conftest import RPC, RpcProcess, run_python
 from vime import loop, protocol
 from vime.handlers import METHODS, Method
 from vime.state import State
@@ -184,13 +184,7 @@ def test_library_output_cannot_reach_the_protocol_stream():
         "os.write(1, b'c-level noise\\n')\n"
         "out.write(b'protocol\\n')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        check=True,
-        cwd=RPC.parent.parent,
-        timeout=30,
-    )
+    done = run_python(script)
     assert done.stdout == b"protocol\n"
     assert b"python noise" in done.stderr and b"c-level noise" in done.stderr
 
@@ -278,12 +272,5 @@ def test_protocol_module_does_not_import_hdf5_libraries():
         "import sys, vime.loop\n"
         "print(sorted(m for m in ('pandas', 'h5py', 'tables', 'numpy') if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=RPC.parent.parent,
-    )
-    assert done.stdout.strip() == "[]"
+    assert run_python(code).stdout.strip() == b"[]"
     assert protocol.encode({"a": 1}) == b'{"a": 1}\n'

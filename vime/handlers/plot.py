@@ -7,8 +7,6 @@ read again, so that whole columns are never held in memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vime import params as p
 from vime.errors import InvalidParams, NoSuchColumn, PlotFailed
 
@@ -19,14 +17,16 @@ KEEP_ROWS = 1_000_000
 MAX_WIDTH, MAX_HEIGHT = 1000, 1000
 
 
-@dataclass
 class PlotRequest:
-    kind: str
-    width: int
-    height: int
-    x: str | int | None  # None: the row number
-    ys: list
-    bins: int | None
+    """The plot params, checked. A plain class: dataclasses cost start-up time."""
+
+    def __init__(self, kind: str, width: int, height: int, x, ys: list, bins: int | None):
+        self.kind = kind
+        self.width = width
+        self.height = height
+        self.x = x  # None: the row number
+        self.ys = ys
+        self.bins = bins
 
 
 def plot(state, params) -> dict:
