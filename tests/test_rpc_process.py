@@ -274,3 +274,27 @@ def test_protocol_module_does_not_import_hdf5_libraries():
     )
     assert run_python(code).stdout.strip() == b"[]"
     assert protocol.encode({"a": 1}) == b'{"a": 1}\n'
+
+
+def test_pushed_notifications_and_replies_interleave_as_whole_lines(tmp_path, pandas_file):
+    """A compute job pushes progress while the loop answers a stream of requests."""
+    process = RpcProcess(env={"VIME_CHUNK_ROWS": "1", "VIME_CONFIG": str(tmp_path / "c.json")})
+    try:
+        assert process.call("open", path=str(pandas_file))["ok"]
+        job = process.call("compute_start", source="/data", assign={"w": "v0 * 2"})["job"]
+        for msg_id in range(100, 400):
+            process.send([msg_id, {"method": "table", "params": {"name": "/data", "count": 3}}])
+        replies, pushed = [], []
+        while len(replies) < 300:
+            message = process.read()  # asserts a whole line of valid JSON
+            (pushed if message[0] == 0 else replies).append(message)
+        assert [m[0] for m in replies] == list(range(100, 400))
+        assert all(m[1]["ok"] and m[1]["stop"] == 3 for m in replies)
+        process.call("compute_cancel", job=job)  # the job may also have ended by now
+        pushed += process.notifications  # those read while waiting for the reply
+        while not any(m[1].get("method") in ("compute_cancelled", "compute_done") for m in pushed):
+            pushed.append(process.read())
+        assert any(m[1].get("method") == "compute_progress" for m in pushed)
+        assert all(m[1]["params"]["job"] == job for m in pushed)
+    finally:
+        process.stop()
