@@ -26,6 +26,7 @@ from vime.loaders.h5 import BrokenTable, dataset_table
 from vime.loaders.pandas_store import is_pandas_group, pandas_table
 
 log = logging.getLogger("vime.loaders")
+STORE_CHUNK_CACHE = 1 << 20  # bytes of PyTables chunk cache per open store
 
 __all__ = ["Source", "Table", "open_source", "warm_up"]
 
@@ -133,7 +134,9 @@ class Source:
         if self._store is None:
             import pandas as pd
 
-            self._store = pd.HDFStore(self.path, mode="r")
+            # A 1 MiB chunk cache, not PyTables' 16 MiB: random pages would
+            # otherwise grow the process by the whole cache per open store.
+            self._store = pd.HDFStore(self.path, mode="r", chunk_cache_size=STORE_CHUNK_CACHE)
         return self._store
 
     def close(self) -> None:

@@ -1,0 +1,216 @@
+"""The results table, the machine it ran on, and RESULTS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from datetime import datetime
+from importlib import metadata
+
+from benchmarks.runner import RowResult, Side
+
+LIBRARIES = ("numpy", "pandas", "h5py", "tables", "tabulate", "hdf5plugin", "uniplot")
+HEADER = (
+    "operation",
+    "vime",
+    "baseline",
+    "floor (h5py slice)",
+    "ratio",
+    "vime peak RSS",
+    "baseline peak RSS",
+    "target",
+    "result",
+    "baseline is",
+)
+
+
+def seconds_text(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def side_time(side: Side | None) -> str:
+    if side is None:
+        return "—"
+    if not side.ok:
+        return "error"
+    return seconds_text(side.seconds)
+
+
+def side_rss(side: Side | None) -> str:
+    if side is None or not side.ok or side.rss_mb is None:
+        return "—"
+    return f"{side.rss_mb:.0f} MB"
+
+
+def ratio_text(row: RowResult) -> str:
+    if not (row.vime.ok and row.baseline and row.baseline.ok):
+        return "—"
+    speedup = row.baseline.seconds / row.vime.seconds
+    return f"{speedup:.1f}x faster" if speedup >= 1 else f"{1 / speedup:.2f}x slower"
+
+
+def vime_text(row: RowResult) -> str:
+    if row.vime.ok and row.growth_mb is not None:
+        sample = row.vime.samples[0]
+        return (
+            f"RSS {sample.extra['before']:.0f} → {sample.extra['middle']:.0f}"
+            f" → {sample.extra['after']:.0f} MB"
+            f" ({seconds_text(sample.seconds)}/page)"
+        )
+    return side_time(row.vime)
+
+
+def result_text(row: RowResult) -> str:
+    if row.status == "met":
+        return "met"
+    if row.status == "info":
+        return "—"
+    reasons = "; ".join(row.reasons)
+    if len(reasons) > 160:
+        reasons = reasons[:157] + "..."
+    return f"**{row.status}**: {reasons}".replace("|", "/").replace("\n", " ")
+
+
+def table_lines(rows: list[RowResult]) -> list[str]:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    for row in rows:
+        cells = (
+            row.case.operation,
+            vime_text(row),
+            side_time(row.baseline),
+            side_time(row.floor),
+            ratio_text(row),
+            side_rss(row.vime),
+            side_rss(row.baseline),
+            row.case.target.text,
+            result_text(row),
+            row.case.baseline_label,
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def error_lines(rows: list[RowResult]) -> list[str]:
+    """Every error in full, since the table cuts them short."""
+    lines = []
+    for row in rows:
+        for name, side in (("vime", row.vime), ("baseline", row.baseline), ("floor", row.floor)):
+            if side is not None and side.error:
+                lines.append(f"- {row.case.operation} ({name}): {side.error}")
+    return lines
+
+
+def read_proc(path: str, key: str) -> str:
+    try:
+        with open(path) as handle:
+            for line in handle:
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def vim_version() -> str:
+    try:
+        output = subprocess.run(["vim", "--version"], capture_output=True, text=True, timeout=10)
+        return output.stdout.splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "not found"
+
+
+def machine_lines() -> list[str]:
+    versions = []
+    for name in LIBRARIES:
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name} missing")
+    memory_kib = read_proc("/proc/meminfo", "MemTotal").split()[0]
+    memory = f"{int(memory_kib) / 1024 / 1024:.1f} GiB" if memory_kib.isdigit() else memory_kib
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return [
+        f"- date: {datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"- machine: {os.cpu_count()} cores ({read_proc('/proc/cpuinfo', 'model name')}),"
+        f" {memory} memory, {platform.platform()}",
+        f"- load average at the end: {load} (other processes share the cores: ratios measured"
+        " in the same run are what count)",
+        f"- Python {platform.python_version()}; {', '.join(versions)}; {vim_version()}",
+    ]
+
+
+FULL_RUN_BUDGET_S = 15 * 60
+QUICK_NOTE = (
+    "This is a quick run (a smoke test): its tables have 1M rows, so the whole-table baselines"
+    " are about 10x cheaper than at 10M rows, for which the speed targets are set; misses of"
+    " speed targets here say little. Run `python -m benchmarks` for the real numbers."
+)
+
+METHOD_NOTES = """\
+How it is measured:
+- Every measurement runs in fresh child processes; peak RSS is the child's own `ru_maxrss`
+  (from `os.wait4`); the highest peak of the runs is shown. Times are medians of the runs.
+  vime, its baseline and the floor alternate run by run.
+- vime's side drives a new `bin/vime-rpc` over its pipes in the Vim channel form
+  (`[id, {{method, params}}]`); the time is from writing the request to reading the reply.
+- The reference files are read from a warm OS page cache (the machine has room for them):
+  these are CPU and memory costs, not disk speed.
+- Warm rows (pages, info, plot from the file, compute): before the clock starts the backend
+  does the same request on a tiny warm-up file, and the baseline child imports pandas, h5py,
+  tables and tabulate, so that neither side is timed importing libraries. The backend then
+  opens the reference file (metadata only, untimed; the seed's way opens it inside its time)
+  and no row of it is read before the clock. `open` is cold on both sides (pandas import
+  included in the baseline), as in the issue. The spawn rows run from process spawn to the
+  `ping` reply (vime) or to the exit (`python -c pass`); the cold first-page row times both
+  sides from process spawn.
+- The baseline for a page is the seed's way: read the whole table (`read_hdf`, or h5py and a
+  DataFrame for datasets), take the 100 rows, `tabulate` them. The floor is an h5py read of
+  the same rows from the file's own datasets, with no formatting.
+- The in-memory plots draw the same seeded random walk against row numbers; vime at 72x20
+  characters (labels included), uniplot at 60x17 (its canvas, labels outside), after one
+  untimed small draw each.
+- The 1% filter is `{query}`; vime's time runs from `compute_start` to the pushed
+  `compute_done` notification, and its row count must equal the baseline's.
+- 200 random pages: backend RSS (VmRSS) after the first page, after 100 and after 200 pages
+  at seeded random rows; "flat" means it grew by at most {flat} MB over the 200 pages (the
+  middle number tells a cache that fills and stops from growth that goes on).
+- The compound dataset has 1M rows; the issues' 20x is set for 10M-row tables, so only the
+  memory bound is checked on its pages, and its ratio is shown.
+- The editor rows start real Vim headless (`vim -Nu NONE -i NONE -es`; Neovim:
+  `nvim --headless -u NONE`) with the plugin on the runtimepath, run `:edit` on the
+  reference file, then `:VimeTable /data`, and poll the buffers (with `reltime()`) until the
+  list and then the first page are drawn; the backend starts cold, as on a user's first
+  `:edit`.
+"""
+
+
+def render(
+    rows: list[RowResult], mode: str, files_note: str, wall: float, query: str, flat: float
+) -> str:
+    missed = [row for row in rows if row.status in ("NOT MET", "ERROR")]
+    budget = "within" if wall <= FULL_RUN_BUDGET_S else "OVER"
+    lines = [
+        "# vime benchmarks",
+        "",
+        f"`python -m benchmarks{' --quick' if mode == 'quick' else ''}` ({mode} run,"
+        f" wall time {wall:.0f} s, {budget} the {FULL_RUN_BUDGET_S // 60} minutes a full run"
+        f" may take). {files_note}",
+        "",
+        *machine_lines(),
+        "",
+        *table_lines(rows),
+        "",
+    ]
+    if mode == "quick":
+        lines += [QUICK_NOTE, ""]
+    if missed:
+        lines.append(f"**{len(missed)} of {len(rows)} rows miss their target or failed:**")
+        lines += [f"- {row.case.operation}: {'; '.join(row.reasons)}" for row in missed]
+    else:
+        lines.append(f"All {len(rows)} rows meet their targets.")
+    errors = error_lines(rows)
+    if errors:
+        lines += ["", "Errors in full:", *errors]
+    lines += ["", METHOD_NOTES.format(query=query, flat=f"{flat:g}")]
+    return "\n".join(lines)
