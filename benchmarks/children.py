@@ -99,6 +99,7 @@ def seed_file_plot(args: dict) -> dict:
     """read the whole table, then draw one column with vime's engine."""
     import numpy as np
     import pandas as pd
+
     from vime.plot import braille_plot
 
     def plot():

@@ -22,12 +22,12 @@ def run_tool(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_ruff_check_passes():
-    done = run_tool("ruff", "check", "vime", "tests", "benchmarks")
+    done = run_tool("ruff", "check", "--no-cache", "vime", "tests", "benchmarks")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_ruff_format_is_applied():
-    done = run_tool("ruff", "format", "--check", "vime", "tests", "benchmarks")
+    done = run_tool("ruff", "format", "--no-cache", "--check", "vime", "tests", "benchmarks")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
