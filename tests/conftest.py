@@ -73,6 +73,12 @@ class RpcProcess:
                 return message[1]
             self.notifications.append(message)
 
+    def opened(self, path) -> RpcProcess:
+        """This process, after `open` of ``path`` succeeded."""
+        reply = self.call("open", path=str(path))
+        assert reply["ok"], reply
+        return self
+
     def wait_notification(self, method: str, timeout: float = 60) -> dict:
         """The params of the first notification named ``method`` (Vim form)."""
         while True:

@@ -27,7 +27,7 @@ def spawn(tmp_path, chunk_rows: int) -> RpcProcess:
 def chunked(tmp_path, pandas_file):
     """vime-rpc reading 100-row chunks, so the 1000-row /data takes 10 chunks."""
     process = spawn(tmp_path, 100)
-    assert process.call("open", path=str(pandas_file))["ok"]
+    process.opened(pandas_file)
     yield process
     process.stop()
 
@@ -46,7 +46,7 @@ def slow_file(tmp_path):
 def slow(tmp_path, slow_file):
     """vime-rpc reading one row per chunk: jobs stay running for seconds."""
     process = spawn(tmp_path, 1)
-    assert process.call("open", path=str(slow_file[0]))["ok"]
+    process.opened(slow_file[0])
     yield process
     process.stop()
 
@@ -131,7 +131,7 @@ def test_h5py_dataset_columns_are_quoted_with_backticks(tmp_path):
         handle.create_dataset("m", data=matrix, chunks=(64, 3))
     process = spawn(tmp_path, 100)
     try:
-        assert process.call("open", path=str(path))["ok"]
+        process.opened(path)
         done = run_job(process, source="/m", query="`0` > 0", agg={"1": ["sum", "max"]})
         back = exported(process, done["table"], tmp_path / "agg.csv")
     finally:

@@ -124,8 +124,7 @@ def test_bad_requests(walk, params, error, message):
 
 @pytest.fixture
 def opened(rpc, pandas_file):
-    assert rpc.call("open", path=str(pandas_file))["ok"]
-    return rpc
+    return rpc.opened(pandas_file)
 
 
 def test_plot_a_column_against_row_numbers(opened):
@@ -223,8 +222,7 @@ def odd_file(tmp_path):
 
 @pytest.fixture
 def odd(rpc, odd_file):
-    assert rpc.call("open", path=str(odd_file))["ok"]
-    return rpc
+    return rpc.opened(odd_file)
 
 
 def test_nan_and_inf_pairs_are_dropped_and_counted(odd):

@@ -280,7 +280,7 @@ def test_pushed_notifications_and_replies_interleave_as_whole_lines(tmp_path, pa
     """A compute job pushes progress while the loop answers a stream of requests."""
     process = RpcProcess(env={"VIME_CHUNK_ROWS": "1", "VIME_CONFIG": str(tmp_path / "c.json")})
     try:
-        assert process.call("open", path=str(pandas_file))["ok"]
+        process.opened(pandas_file)
         job = process.call("compute_start", source="/data", assign={"w": "v0 * 2"})["job"]
         for msg_id in range(100, 400):
             process.send([msg_id, {"method": "table", "params": {"name": "/data", "count": 3}}])
