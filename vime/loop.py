@@ -114,9 +114,10 @@ def _unknown_method_message(name: str) -> str:
 
 
 def _check_params(name: str, method, params: dict) -> None:
+    accepted = method.accepts()
     for key in params:
-        if key not in method.accepts():
-            close = _close_names(key, method.accepts(), 1)
+        if key not in accepted:
+            close = _close_names(key, accepted, 1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise InvalidParams(f"{name}: unknown param {key!r}{hint}")
 

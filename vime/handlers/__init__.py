@@ -22,9 +22,6 @@ class Method:
     def accepts(self) -> set[str]:
         return {name.rstrip("?") for name in self.params}
 
-    def required(self) -> list[str]:
-        return [name for name in self.params if not name.endswith("?")]
-
 
 PATH = {"path?": "file path (default: the file opened last)"}
 
