@@ -263,8 +263,26 @@ def test_notification_uses_the_form_of_the_request_that_started_the_work(monkeyp
     replies = serve_lines(
         [b'{"jsonrpc": "2.0", "id": 1, "method": "poke"}\n', b'[2, {"method": "poke"}]\n']
     )
-    assert replies[0] == {"jsonrpc": "2.0", "method": "poked", "params": {"x": 1}}
-    assert replies[2] == [0, {"method": "poked", "params": {"x": 1}}]
+    assert replies == [
+        {"jsonrpc": "2.0", "id": 1, "result": {"ok": True}},
+        {"jsonrpc": "2.0", "method": "poked", "params": {"x": 1}},
+        [2, {"ok": True}],
+        [0, {"method": "poked", "params": {"x": 1}}],
+    ]
+
+
+def test_a_push_never_precedes_the_reply_of_the_request_that_started_it(monkeypatch):
+    def fail_at_once(state, params):
+        pusher = threading.Thread(target=state.notify, args=("compute_error", {"job": 1}))
+        pusher.start()
+        pusher.join()  # the push happens while the reply is not yet written
+        return {"status": "running", "job": 1}
+
+    monkeypatch.setitem(METHODS, "start", Method(fail_at_once, "test", {}))
+    replies = serve_lines([b'[1, {"method": "start"}]\n', b'[2, {"method": "ping"}]\n'])
+    assert replies[0] == [1, {"ok": True, "status": "running", "job": 1}]
+    assert replies[1] == [0, {"method": "compute_error", "params": {"job": 1}}]
+    assert replies[2][0] == 2
 
 
 def test_protocol_module_does_not_import_hdf5_libraries():

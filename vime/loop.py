@@ -44,6 +44,35 @@ class Writer:
                 log().warning("stdout is closed; dropped a %d-byte message", len(data))
 
 
+class Notifier:
+    """Pushes notifications for work a request started, never before its reply.
+
+    A job can fail at once, in its own thread, while the loop is still
+    writing the ``compute_start`` reply; the editor must still see "running"
+    first, so pushes are held until ``release`` is called after the reply.
+    """
+
+    def __init__(self, writer: Writer, form: str):
+        self._writer = writer
+        self._form = form
+        self._lock = threading.Lock()
+        self._held: list | None = []
+
+    def __call__(self, method: str, params: dict) -> None:
+        message = protocol.notification(self._form, method, params)
+        with self._lock:
+            if self._held is not None:
+                self._held.append(message)
+                return
+        self._writer.write(message)
+
+    def release(self) -> None:
+        with self._lock:
+            held, self._held = self._held, None
+            for message in held:  # under the lock: later pushes wait their turn
+                self._writer.write(message)
+
+
 class Stop(Exception):
     """Raised by the signal handlers to leave the loop cleanly."""
 
@@ -148,12 +177,13 @@ def _handle_line(state: State, writer: Writer, line: bytes | TooLong, debug: boo
     except protocol.BadLine as bad:
         writer.write(protocol.reply(bad.form, bad.id, protocol.failure(bad.error)))
         return
-    form = request.form
-    state.notify = lambda method, params: writer.write(protocol.notification(form, method, params))
+    notify = Notifier(writer, request.form)
+    state.notify = notify
     started = time.perf_counter()
     result = dispatch(state, request)
     if request.wants_reply:
         writer.write(protocol.reply(request.form, request.id, result))
+    notify.release()
     if debug:
         elapsed = 1e3 * (time.perf_counter() - started)
         log().debug("%s %.1f ms ok=%s", request.method, elapsed, result["ok"])
