@@ -43,4 +43,4 @@ def test_existing_demo_file_is_kept_unless_forced(tmp_path):
     assert path.read_bytes() == b"placeholder"
     run_demo(str(path), "--rows", "100", "--force")
     assert path.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
-    assert not path.with_name("demo.h5.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.h5"]  # no temp file left

@@ -17,6 +17,8 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from vime.atomic import replaced_on_success
+
 ROWS = 1_000_000
 
 
@@ -77,26 +79,24 @@ def cube(rng: np.random.Generator) -> np.ndarray:
 
 
 def write_demo(path: Path, rows: int = ROWS) -> Path:
-    """Write the demo file to a temporary name, then rename it into place."""
+    """Write the demo file under a temporary name, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.unlink(missing_ok=True)
-    rng = np.random.default_rng(7)
-    time_series(rows, rng).to_hdf(
-        partial, key="sensors/timeseries", format="table", data_columns=["signal", "count"]
-    )
-    summary_frame(rng).to_hdf(partial, key="runs/summary", format="fixed")
-    with h5py.File(partial, "a") as f:
-        f.attrs["title"] = "vime demo file"
-        f.attrs["created_by"] = "python -m vime.demo"
-        f.attrs["rows"] = rows
-        hits = f.create_dataset("detector/events", data=events(rng), chunks=True,
-                                compression="gzip")  # fmt: skip
-        hits.attrs["units"] = "keV"
-        field = f.create_dataset("field/cube", data=cube(rng), chunks=(1, 64, 64))
-        field.attrs["axes"] = ["time", "y", "x"]
-        field.attrs["description"] = "12 time steps of a 64 x 64 grid"
-    os.replace(partial, path)
+    with replaced_on_success(path) as partial:
+        rng = np.random.default_rng(7)
+        time_series(rows, rng).to_hdf(
+            partial, key="sensors/timeseries", format="table", data_columns=["signal", "count"]
+        )
+        summary_frame(rng).to_hdf(partial, key="runs/summary", format="fixed")
+        with h5py.File(partial, "a") as f:
+            f.attrs["title"] = "vime demo file"
+            f.attrs["created_by"] = "python -m vime.demo"
+            f.attrs["rows"] = rows
+            hits = f.create_dataset("detector/events", data=events(rng), chunks=True,
+                                    compression="gzip")  # fmt: skip
+            hits.attrs["units"] = "keV"
+            field = f.create_dataset("field/cube", data=cube(rng), chunks=(1, 64, 64))
+            field.attrs["axes"] = ["time", "y", "x"]
+            field.attrs["description"] = "12 time steps of a 64 x 64 grid"
     return path
 
 

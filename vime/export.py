@@ -12,13 +12,12 @@ unless it is plain row numbers. HDF5: a pandas ``table``-format store
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import uuid
 
 import pandas as pd
 
+from vime.atomic import replaced_on_success
 from vime.compute import chunk_rows_setting
 from vime.errors import ExportFailed, InvalidParams, VimeError
 
@@ -43,22 +42,15 @@ def export_table(state, table, to: str, fmt: str, overwrite: bool = False,
     """Write ``table`` to ``to``; return {path, format, rows, cols, bytes[, key]}."""
     target = os.path.realpath(os.path.expanduser(to))
     check_target(target, set(state.sources), overwrite)
-    folder, base = os.path.split(target)
-    temp = os.path.join(folder, f".{base}.{uuid.uuid4().hex[:8]}.tmp")
     writer = Export(state, table, chunk_rows or chunk_rows_setting())
     try:
-        try:
+        with replaced_on_success(target) as temp:
             rows = writer.csv(temp) if fmt == "csv" else writer.hdf5(temp)
-            os.replace(temp, target)
-        except VimeError:
-            raise
-        except Exception as exc:
-            log.exception("export of %s to %s failed", table.name, target)
-            raise ExportFailed(f"export to {target}: {type(exc).__name__}: {exc}") from exc
-    except BaseException:  # an interrupt must not leave the temp file either
-        with contextlib.suppress(OSError):
-            os.remove(temp)
+    except VimeError:
         raise
+    except Exception as exc:
+        log.exception("export of %s to %s failed", table.name, target)
+        raise ExportFailed(f"export to {target}: {type(exc).__name__}: {exc}") from exc
     result = {"path": target, "format": fmt, "rows": rows, "cols": len(table.columns)}
     if fmt == "hdf5":
         result["key"] = writer.key
