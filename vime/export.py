@@ -20,6 +20,7 @@ import pandas as pd
 from vime.atomic import replaced_on_success
 from vime.compute import chunk_rows_setting
 from vime.errors import ExportFailed, InvalidParams, VimeError
+from vime.state import normalise_path
 
 log = logging.getLogger("vime.export")
 
@@ -40,7 +41,7 @@ def format_for(path: str, given: str | None) -> str:
 def export_table(state, table, to: str, fmt: str, overwrite: bool = False,
                  chunk_rows: int | None = None) -> dict:  # fmt: skip
     """Write ``table`` to ``to``; return {path, format, rows, cols, bytes[, key]}."""
-    target = os.path.realpath(os.path.expanduser(to))
+    target = normalise_path(to)
     check_target(target, set(state.sources), overwrite)
     writer = Export(state, table, chunk_rows or chunk_rows_setting())
     try:
