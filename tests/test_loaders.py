@@ -312,6 +312,12 @@ def test_attrs_are_json_able_and_root_attrs_are_kept(opened):
     assert attrs["ref"] == "<object reference>"
 
 
+def test_pytables_root_bookkeeping_is_hidden(opened):
+    """pandas files carry PyTables' own root attributes; a person sees none of them."""
+    hidden = {"PYTABLES_FORMAT_VERSION", "CLASS", "VERSION", "TITLE"}
+    assert hidden & set(opened("store").attrs) == set()
+
+
 def test_unknown_table_names_table_and_file(opened, files):
     with pytest.raises(NoSuchTable, match=rf"{files['generic']}: no table '/nope'"):
         opened("generic").table("/nope")

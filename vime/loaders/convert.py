@@ -10,7 +10,7 @@ import numpy as np
 # Attributes that PyTables, netCDF and pandas write for their own use; they
 # say nothing to a person browsing the data.
 _BOOKKEEPING = re.compile(
-    r"^(CLASS|VERSION|TITLE|FLAVOR|EXTDIM|NROWS|FILTERS|PSEUDOATOM|FIELD_\d+_(NAME|FILL)|"
+    r"^(CLASS|VERSION|PYTABLES_FORMAT_VERSION|TITLE|FLAVOR|EXTDIM|NROWS|FILTERS|PSEUDOATOM|FIELD_\d+_(NAME|FILL)|"
     r"DIMENSION_LIST|REFERENCE_LIST|_Netcdf4Dimid|_Netcdf4Coordinates|_NCProperties|"
     r"_nc3_strict|_IsNetcdf4)$"
 )
