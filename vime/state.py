@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from vime.errors import FileMissing, NoFileOpen, NoSuchTable
 
 Notify = Callable[[str, dict], None]
+Progress = Callable[..., None]  # (done, total=None, unit="rows", message=None)
 
 
 def normalise_path(path: str) -> str:
@@ -29,6 +30,9 @@ class State:
         self.virtual: dict = {}  # name -> loaders.virtual.VirtualTable
         self.job = None  # compute.Job, the running or the last one
         self.notify: Notify = lambda method, params: None  # set by the loop per request
+        # Heavy handlers report how far they got; in the worker process this
+        # pushes `progress` notifications, in the request loop it does nothing.
+        self.progress: Progress = lambda done, total=None, unit="rows", message=None: None
         self._config = None
         self.stop_requested = False  # set by `shutdown`; the loop exits after replying
 

@@ -39,6 +39,9 @@ class Table:
     attrs: dict
     file: str | None = None
     plane_axes: int = 0  # leading axes that ``plane`` indexes (N-D datasets)
+    # Names of the index levels of pandas tables, [] for row numbers. Wherever a
+    # column is named (pages, queries, plots, sorts), these and "index" name the index.
+    index_names: list[str] = []  # noqa: RUF012 - never mutated, only replaced
     error: str | None = None  # set when the table is listed but cannot be read
 
     # -- the contract ------------------------------------------------------
@@ -67,6 +70,22 @@ class Table:
         plane = self.check_plane(plane)
         for first in range(start, stop, max(1, chunk_rows)):
             yield self._read(first, min(stop, first + chunk_rows), names, plane)
+
+    def arrays(
+        self,
+        columns=None,
+        start: int = 0,
+        stop: int | None = None,
+        chunk_rows: int = CHUNK_ROWS,
+        plane=None,
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """Like ``chunks``, as {column: values} numpy arrays, for the plot engine.
+
+        Loaders that can read single fields override this to read only the
+        named columns' bytes, without building a DataFrame.
+        """
+        for frame in self.chunks(columns, start, stop, chunk_rows, plane):
+            yield {name: frame[name].to_numpy() for name in frame.columns}
 
     def storage(self) -> dict:
         return {"chunks": None, "compression": None, "filters": [], "bytes": None}
