@@ -358,3 +358,24 @@ def test_tables_with_only_virtual_tables_and_no_file():
     state = State()
     state.virtual["/v"] = VirtualTable("/v", pd.DataFrame({"a": [1]}))
     assert [t["name"] for t in data.tables(state, {})["tables"]] == ["/v"]
+
+
+# -- the column window ----------------------------------------------------------------
+def test_table_pages_columns_with_col_start_and_col_count(rpc, pandas_file):
+    rpc.opened(pandas_file)
+    result = rpc.call("table", name="/data", count=2, col_start=1, col_count=2)
+    assert result["ok"], result
+    assert result["columns"] == ["v1", "n"] and result["dtypes"] == ["float64", "int64"]
+    assert (result["col_start"], result["col_stop"], result["shape"]) == (1, 3, [1000, 5])
+    header = result["content"].splitlines()[2].split()
+    assert header == ["v1", "n"]
+
+
+def test_column_window_defaults_and_clamps(rpc, pandas_file):
+    rpc.opened(pandas_file)
+    whole = rpc.call("table", name="/data", count=1)
+    assert (whole["col_start"], whole["col_stop"]) == (0, 5)
+    past = rpc.call("table", name="/data", count=1, col_start=9)
+    assert (past["col_start"], past["col_stop"], past["columns"]) == (5, 5, [])
+    bad = rpc.call("table", name="/data", col_count=0)
+    assert bad["ok"] is False and bad["code"] == -32602 and "col_count" in bad["error"]

@@ -45,6 +45,8 @@ METHODS: dict[str, Method] = {
             "count?": "rows in the page (default 100)",
             "head?": "rows from the start; 0 means all (the seed's form)",
             "columns?": "column names to show, in order",
+            "col_start?": "first shown column of the window (default 0)",
+            "col_count?": "columns in the window (default 50)",
             "plane?": "index of the 2-D plane of an N-D dataset, e.g. [0, 3]",
             "fast?": "raw page via numpy, no DataFrame (default false)",
         },

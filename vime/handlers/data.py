@@ -10,6 +10,7 @@ from vime import params as p
 from vime.errors import InvalidParams
 
 DEFAULT_COUNT = 100
+DEFAULT_COL_COUNT = 50  # columns in a page: wide datasets are paged across too
 
 
 def open_file(state, params) -> dict:
@@ -47,6 +48,7 @@ def table(state, params) -> dict:
     plane = p.int_list(params, "plane", None)
     with state.lock:
         if p.boolean(params, "fast", False):
+            col_start, col_stop = 0, len(found.columns)
             raw = found.raw(start, stop, plane=plane)
             start, stop = found.clamp(start, stop)
             columns, dtypes = list(found.columns), list(found.dtypes)
@@ -54,7 +56,9 @@ def table(state, params) -> dict:
                 found.name, found.rows, len(found.columns), start, stop, raw, plane or ()
             )
         else:
-            columns = _shown_columns(state, found, params)
+            shown = _shown_columns(state, found, params)
+            col_start, col_stop = _column_window(found, params, len(shown))
+            columns = shown[col_start:col_stop]
             frame = found.page(start, stop, columns=columns, plane=plane)
             start, stop = found.clamp(start, stop)
             dtypes = [str(dtype) for dtype in frame.dtypes]
@@ -67,6 +71,8 @@ def table(state, params) -> dict:
         "shape": [found.rows, len(found.columns)],
         "start": start,
         "stop": stop,
+        "col_start": col_start,
+        "col_stop": col_stop,
         "columns": columns,
         "dtypes": dtypes,
         "content": content,
@@ -88,6 +94,14 @@ def _page_range(found, params) -> tuple[int, int]:
         if value is not None and value < 0:
             raise InvalidParams(f"{found.where}: {key} must be >= 0, got {value}")
     return start, start + count
+
+
+def _column_window(found, params, shown: int) -> tuple[int, int]:
+    """[col_start, col_stop) of the shown columns; past the end gives an empty window."""
+    col_start = p.integer(params, "col_start", 0, minimum=0)
+    col_count = p.integer(params, "col_count", DEFAULT_COL_COUNT, minimum=1)
+    col_start = min(col_start, shown)
+    return col_start, min(shown, col_start + col_count)
 
 
 def _shown_columns(state, found, params) -> list[str]:
