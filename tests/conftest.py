@@ -102,11 +102,27 @@ class RpcProcess:
             self._stderr.close()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def results_folder(tmp_path_factory):
+    """Compute results of every process the tests start stay out of the user's cache."""
+    folder = tmp_path_factory.mktemp("results")
+    previous = os.environ.get("VIME_RESULTS")
+    os.environ["VIME_RESULTS"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("VIME_RESULTS", None)
+    else:
+        os.environ["VIME_RESULTS"] = previous
+
+
 @pytest.fixture
 def rpc(tmp_path):
-    """A running bin/vime-rpc whose config lives under tmp_path."""
+    """A running bin/vime-rpc whose config and compute results live under tmp_path."""
     process = RpcProcess(
-        env={"VIME_CONFIG": str(tmp_path / "config.json")},
+        env={
+            "VIME_CONFIG": str(tmp_path / "config.json"),
+            "VIME_RESULTS": str(tmp_path / "results"),
+        },
         stderr_path=tmp_path / "rpc-stderr.log",
     )
     yield process

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 
 import numpy as np
 import pandas as pd
@@ -12,10 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vime import compute, expressions
-from vime.compute import Job, Plan, Throttle, run_plan, unused_name
+from vime.compute import Plan, run_plan
 from vime.errors import BadExpression, FileMissing, InvalidParams, NoSuchColumn
-from vime.loaders.virtual import VirtualTable
-from vime.state import State
+from vime.worker import Throttle
 
 COLUMNS = ["v0", "v1", "k", "s", "label", "my col"]
 
@@ -45,8 +43,24 @@ def chunk_frame(frame: pd.DataFrame, chunk_rows: int):
         yield frame.iloc[start : start + chunk_rows]
 
 
-def run(plan: Plan, frame: pd.DataFrame, chunk_rows: int = 37) -> pd.DataFrame:
-    return run_plan(plan, chunk_frame(frame, chunk_rows), list(frame.columns))
+class FrameSink:
+    """Collects what a plan writes, as the result file would hold it."""
+
+    def __init__(self):
+        self.parts: list[pd.DataFrame] = []
+
+    def append(self, frame: pd.DataFrame) -> None:
+        self.parts.append(frame)
+
+    def result(self) -> pd.DataFrame:
+        return pd.concat(self.parts) if len(self.parts) > 1 else self.parts[0]
+
+
+def run(plan: Plan, frame: pd.DataFrame, chunk_rows: int = 37, on_chunk=None) -> pd.DataFrame:
+    sink = FrameSink()
+    extra = {} if on_chunk is None else {"on_chunk": on_chunk}
+    run_plan(plan, chunk_frame(frame, chunk_rows), list(frame.columns), sink, **extra)
+    return sink.result()
 
 
 # -- expressions -------------------------------------------------------------------
@@ -178,7 +192,7 @@ def test_sort_ties_keep_source_order(frame):
 def test_limit_alone_stops_reading_early(frame):
     chunks_read = []
     plan = Plan(query="v0 > 0", limit=5)
-    result = run_plan(plan, chunk_frame(frame, 50), list(frame.columns), chunks_read.append)
+    result = run(plan, frame, 50, chunks_read.append)
     pd.testing.assert_frame_equal(result, frame.query("v0 > 0").head(5))
     assert len(chunks_read) == 1
 
@@ -316,12 +330,15 @@ def test_throttle_allows_at_most_four_a_second():
     assert allowed == 40
 
 
-def test_unused_name_adds_a_suffix_when_taken():
-    stamp = (2024, 5, 6, 7, 8, 9, 0, 0, -1)
-    first = unused_name({}, stamp)
-    assert first == "/__computed__/compute_20240506_070809"
-    assert unused_name({first: 1}, stamp) == first + "_2"
-    assert unused_name({first: 1, first + "_2": 1}, stamp) == first + "_3"
+def test_throttle_waits_for_its_start_delay():
+    now = [0.0]
+    throttle = Throttle(interval=0.25, after=0.5, clock=lambda: now[0])
+    seen = []
+    for step in range(8):  # 0, 0.125, ... 0.875 s
+        if throttle.ready():
+            seen.append(now[0])
+        now[0] = (step + 1) / 8
+    assert seen == [0.5, 0.75]
 
 
 def test_chunk_rows_setting_reads_the_environment(monkeypatch):
@@ -329,68 +346,3 @@ def test_chunk_rows_setting_reads_the_environment(monkeypatch):
     assert compute.chunk_rows_setting() == 250
     monkeypatch.setenv("VIME_CHUNK_ROWS", "lots")
     assert compute.chunk_rows_setting() == compute.CHUNK_ROWS
-
-
-class Recorder:
-    """A notify callback that keeps the notifications and signals the end."""
-
-    ENDS = ("compute_done", "compute_error", "compute_cancelled")
-
-    def __init__(self, on_progress=None):
-        self.messages: list = []
-        self.ended = threading.Event()
-        self.on_progress = on_progress
-
-    def __call__(self, method, params):
-        self.messages.append((method, params))
-        if method == "compute_progress" and self.on_progress:
-            self.on_progress()
-        if method in self.ENDS:
-            self.ended.set()
-
-    def end(self):
-        assert self.ended.wait(10)
-        return self.messages[-1]
-
-
-def start_job(frame, plan, notify, name=None, chunk_rows=100):
-    state = State()
-    source = VirtualTable("/src", frame)
-    state.virtual["/src"] = source
-    job = Job(state, source, plan, notify, name=name, chunk_rows=chunk_rows).start()
-    return state, job
-
-
-def test_job_stores_a_virtual_table_and_pushes_done(frame):
-    notify = Recorder()
-    state, job = start_job(frame, Plan(query="k == 2"), notify, name="/mine")
-    method, params = notify.end()
-    assert method == "compute_done"
-    assert params["table"] == "/mine" and params["job"] == job.id
-    assert params["rows"] == int((frame.k == 2).sum()) and params["cols"] == len(frame.columns)
-    pd.testing.assert_frame_equal(state.virtual["/mine"].frame, frame.query("k == 2"))
-    assert job.summary()["status"] == "done" and job.summary()["table"] == "/mine"
-    progress = [p for m, p in notify.messages if m == "compute_progress"]
-    assert progress and progress[0]["rows_done"] == 100 and progress[0]["rows_total"] == len(frame)
-
-
-def test_job_cancel_between_chunks(frame):
-    started = []
-    notify = Recorder(on_progress=lambda: started[0].cancel())
-    state = State()
-    source = state.virtual["/src"] = VirtualTable("/src", frame)
-    job = Job(state, source, Plan(query="k == 2"), notify, chunk_rows=10)
-    started.append(job)
-    job.start()
-    method, params = notify.end()
-    assert (method, params) == ("compute_cancelled", {"job": job.id})
-    assert job.status == "cancelled" and list(state.virtual) == ["/src"]
-
-
-def test_job_error_is_pushed_and_kept(frame):
-    notify = Recorder()
-    _, job = start_job(frame, Plan(query="nope > 1"), notify)
-    method, params = notify.end()
-    assert method == "compute_error" and params["status"] == "error"
-    assert "no column 'nope'" in params["error"]
-    assert job.summary()["error"] == params["error"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 
 import numpy as np
@@ -18,7 +17,11 @@ SLOW_ROWS = 4000  # read one row per chunk: a job of several seconds, cancelled 
 
 def spawn(tmp_path, chunk_rows: int) -> RpcProcess:
     return RpcProcess(
-        env={"VIME_CONFIG": str(tmp_path / "config.json"), "VIME_CHUNK_ROWS": str(chunk_rows)},
+        env={
+            "VIME_CONFIG": str(tmp_path / "config.json"),
+            "VIME_CHUNK_ROWS": str(chunk_rows),
+            "VIME_RESULTS": str(tmp_path / "results"),
+        },
         stderr_path=tmp_path / f"rpc-stderr-{chunk_rows}.log",
     )
 
@@ -73,7 +76,7 @@ def exported(rpc: RpcProcess, name: str, target) -> pd.DataFrame:
 
 def test_done_is_pushed_without_status_calls(chunked, pandas_file, tmp_path):
     done = run_job(chunked, source="/data", query="v0 > 1", assign={"p": "v0 * v1"})
-    assert re.fullmatch(r"/__computed__/compute_\d{8}_\d{6}(_\d+)?", done["table"])
+    assert done["table"] == "/__computed__/v0_gt_1_with_p"
     assert done["status"] == "done" and done["message"] == f"Compute done: {done['table']}"
     expected = read_frame(pandas_file).query("v0 > 1").assign(p=lambda d: d.v0 * d.v1)
     assert (done["rows"], done["cols"]) == expected.shape
@@ -95,20 +98,28 @@ def test_progress_arrives_for_a_multi_chunk_job(chunked):
     chunked.wait_notification("compute_done")
 
 
-def test_virtual_table_lists_pages_and_drops(chunked, pandas_file):
+def test_result_lists_pages_and_drops(chunked, pandas_file, tmp_path):
     done = run_job(chunked, source="/data", groupby="flag", agg={"v0": ["mean", "max"]}, name="g")
-    assert done["table"] == "g"
+    name = "/__computed__/g"
+    assert done["table"] == name and (done["rows"], done["cols"]) == (2, 3)
     listed = {t["name"]: t for t in chunked.call("tables")["tables"]}
-    assert listed["g"]["kind"] == "virtual" and listed["g"]["rows"] == 2
-    page = chunked.call("table", name="g")
+    assert listed[name]["kind"] == "computed" and listed[name]["rows"] == 2
+    assert listed[name]["source"] == {"path": str(pandas_file), "table": "/data"}
+    assert listed[name]["stale"] is False
+    page = chunked.call("table", name=name)
     assert page["columns"] == ["flag", "v0_mean", "v0_max"]
     frame = read_frame(pandas_file)
     assert f"{frame.v0[frame.flag].max():.6g}" in page["content"]
-    assert chunked.call("info", name="g")["ok"]
-    assert chunked.call("drop", name="g") == {"ok": True, "dropped": "g", "tables": []}
-    missing = chunked.call("drop", name="g")
-    assert missing["code"] == NoSuchTable.code and "'g'" in missing["error"]
-    assert "g" not in {t["name"] for t in chunked.call("tables")["tables"]}
+    info = chunked.call("info", name=name)
+    assert info["ok"] and "groupby: " in info["content"] and "rows_in: 1000" in info["content"]
+    files = list((tmp_path / "results").glob("*.h5"))
+    assert len(files) == 1
+    dropped = chunked.call("drop", name=name)
+    assert dropped["dropped"] == name and dropped["tables"] == []
+    assert not files[0].exists()
+    missing = chunked.call("drop", name=name)
+    assert missing["code"] == NoSuchTable.code and "'/__computed__/g'" in missing["error"]
+    assert name not in {t["name"] for t in chunked.call("tables")["tables"]}
 
 
 def test_groupby_result_equals_pandas(chunked, pandas_file, tmp_path):
@@ -190,8 +201,8 @@ def test_bad_params_are_refused_at_start(chunked):
     assert reply["ok"] is False and "'average'" in reply["error"]
     reply = chunked.call("compute_start", source="/nope")
     assert reply["code"] == NoSuchTable.code
-    reply = chunked.call("compute_start", source="/data", name="/data")
-    assert reply["ok"] is False and "table of the file" in reply["error"]
+    reply = chunked.call("compute_start", source="/data", name=" ")
+    assert reply["ok"] is False and "'name'" in reply["error"]
     assert chunked.call("compute_status")["status"] == "idle"
 
 
@@ -265,7 +276,8 @@ def test_eof_during_a_job_exits_fast_and_leaves_no_temp_files(slow, tmp_path):
     slow.close_stdin()
     assert slow.wait(timeout=5) == 0
     assert time.monotonic() - started < 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "results") == before
+    assert list((tmp_path / "results").iterdir()) == []
 
 
 # -- export ------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import pytest
 
 from tests import h5fixtures as fx
 from tests.conftest import RpcProcess
+from vime.errors import NoFileOpen
 from vime.handlers import data
-from vime.loaders.virtual import VirtualTable
 from vime.state import State
 
 
@@ -337,27 +337,42 @@ def test_fixture_bytes_are_unchanged_after_a_full_session(rpc, tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in directory.iterdir()} == stamps
 
 
-# -- handlers in-process: virtual tables ---------------------------------------------------
-def test_tables_lists_virtual_tables_after_the_files_own(pandas_file):
+# -- handlers in-process: compute results ----------------------------------------------
+def published_result(source_path: str, frame: pd.DataFrame, name: str) -> dict:
+    """A result file for ``source_path`` as a compute job publishes it."""
+    from vime import results
+    from vime.storewriter import StoreWriter
+
+    result = results.ResultFile()
+    writer = StoreWriter(result.temp, results.RESULT_KEY)
+    writer.append(frame)
+    writer.close()
+    meta = {"rows": len(frame), "cols": frame.shape[1], "columns": list(frame.columns),
+            "dtypes": [str(d) for d in frame.dtypes]}  # fmt: skip
+    source = {**results.source_identity(source_path), "table": "/data"}
+    return result.publish(name, source, meta, {"query": "x > 0"})
+
+
+def test_tables_lists_results_after_the_files_own(pandas_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIME_RESULTS", str(tmp_path / "results"))
     state = State()
     try:
         data.open_file(state, {"path": str(pandas_file)})
-        frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
-        state.virtual["/__computed__/r"] = VirtualTable("/__computed__/r", frame)
-        names = [t["name"] for t in data.tables(state, {})["tables"]]
-        assert names == ["/data", "/group/fixed", "/__computed__/r"]
+        published_result(str(pandas_file), pd.DataFrame({"x": [1.0, 2.0, 3.0]}), "/__computed__/r")
+        listed = data.tables(state, {})["tables"]
+        assert [t["name"] for t in listed] == ["/data", "/group/fixed", "/__computed__/r"]
+        assert listed[2]["kind"] == "computed" and listed[2]["provenance"] == {"query": "x > 0"}
         page = data.table(state, {"name": "/__computed__/r", "count": 2})
         assert page["shape"] == [3, 1] and lines_of(page["content"])[4].split() == ["1", "2"]
         described = data.info(state, {"name": "/__computed__/r"})
-        assert described["storage"]["bytes"] > 0 and "summary" in described["content"]
+        assert described["storage"]["bytes"] > 0 and "query: x > 0" in described["content"]
     finally:
         state.close()
 
 
-def test_tables_with_only_virtual_tables_and_no_file():
-    state = State()
-    state.virtual["/v"] = VirtualTable("/v", pd.DataFrame({"a": [1]}))
-    assert [t["name"] for t in data.tables(state, {})["tables"]] == ["/v"]
+def test_tables_without_a_file_says_so():
+    with pytest.raises(NoFileOpen, match="no file is open"):
+        data.tables(State(), {})
 
 
 # -- the column window ----------------------------------------------------------------

@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.frametable import FrameState, FrameTable
 from vime.errors import ExportFailed, InvalidParams
 from vime.export import export_table, format_for
-from vime.loaders.virtual import VirtualTable
-from vime.state import State
 
 
 @pytest.fixture
@@ -31,9 +30,7 @@ def frame():
 
 @pytest.fixture
 def state(frame):
-    state = State()
-    state.virtual["/result"] = VirtualTable("/result", frame)
-    return state
+    return FrameState(FrameTable("/result", frame))
 
 
 def test_csv_round_trip_keeps_the_index(state, frame, tmp_path):
@@ -47,7 +44,7 @@ def test_csv_round_trip_keeps_the_index(state, frame, tmp_path):
 
 
 def test_csv_skips_row_number_index(state, frame, tmp_path):
-    state.virtual["/plain"] = VirtualTable("/plain", frame.reset_index(drop=True))
+    state.add(FrameTable("/plain", frame.reset_index(drop=True)))
     target = tmp_path / "plain.csv"
     export_table(state, state.table("/plain"), str(target), "csv", chunk_rows=40)
     assert target.read_text().splitlines()[0] == "x,n,flag,text"
@@ -61,7 +58,7 @@ def test_hdf5_round_trip_with_growing_strings(state, frame, tmp_path):
 
 
 def test_empty_table_exports_its_header(state, frame, tmp_path):
-    state.virtual["/none"] = VirtualTable("/none", frame.iloc[:0])
+    state.add(FrameTable("/none", frame.iloc[:0]))
     export_table(state, state.table("/none"), str(tmp_path / "e.csv"), "csv")
     assert (tmp_path / "e.csv").read_text().startswith("idx,x,n,flag,text")
     export_table(state, state.table("/none"), str(tmp_path / "e.h5"), "hdf5")
@@ -97,7 +94,7 @@ def test_missing_folder_and_directory_target(state, tmp_path):
         export_table(state, state.table("/result"), str(tmp_path), "csv")
 
 
-class FailingTable(VirtualTable):
+class FailingTable(FrameTable):
     """Fails on its third chunk, after some rows are written."""
 
     def chunks(self, columns=None, start=0, stop=None, chunk_rows=10, plane=None):

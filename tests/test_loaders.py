@@ -16,7 +16,6 @@ from vime.errors import FileMissing, InvalidParams, NoSuchColumn, NoSuchTable, N
 from vime.loaders import describe, detect, open_source
 from vime.loaders import format as fmt
 from vime.loaders.pandas_store import attr_value
-from vime.loaders.virtual import VirtualTable
 
 
 @pytest.fixture(scope="module")
@@ -446,7 +445,7 @@ def test_signature_after_a_user_block_is_found(files):
     detect.check_file(str(files["matlab"]))  # no error
 
 
-# -- chunks, virtual tables ------------------------------------------------------------
+# -- chunks ------------------------------------------------------------
 @pytest.mark.parametrize(
     ("key", "name"),
     [
@@ -472,20 +471,6 @@ def test_chunks_of_a_plane(opened):
     assert [len(p) for p in parts] == [3, 1]
     expected = np.arange(120).reshape(2, 3, 4, 5)[1, 1, :, 4]
     assert pd.concat(parts)["4"].tolist() == expected.tolist()
-
-
-def test_virtual_table_pages_chunks_and_storage():
-    frame = pd.DataFrame({"a": np.arange(10), 3: np.arange(10) * 2.0})
-    table = VirtualTable("/__computed__/result", frame)
-    assert (table.kind, table.rows, table.columns) == ("virtual", 10, ["a", "3"])
-    assert table.dtypes == ["int64", "float64"] and table.shape == [10, 2]
-    page = table.page(2, 4, columns=["3"])
-    assert list(page.columns) == ["3"] and page["3"].tolist() == [4.0, 6.0]
-    assert table.raw(0, 2).tolist() == [[0, 0.0], [1, 2.0]]
-    assert sum(len(c) for c in table.chunks(chunk_rows=4)) == 10
-    assert table.storage()["bytes"] > 0
-    assert table.where == "virtual table /__computed__/result"
-    assert table.summary()["kind"] == "virtual"
 
 
 # -- info -------------------------------------------------------------------------------------

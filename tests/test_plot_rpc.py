@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.frametable import FrameState, FrameTable
 from vime.errors import InvalidParams, NoSuchColumn, PlotFailed
 from vime.handlers import plot as handler
-from vime.loaders.virtual import VirtualTable
 from vime.plot import braille_plot
-from vime.state import State
 
 WIDTH, HEIGHT = 40, 10
 
@@ -27,8 +26,8 @@ def canvas_of(result: dict) -> list[str]:
 # -- through the handler ---------------------------------------------------------
 
 
-class CountingTable(VirtualTable):
-    """A virtual table that records every chunk it hands out."""
+class CountingTable(FrameTable):
+    """An in-memory table that records every chunk it hands out."""
 
     def __init__(self, name, frame):
         super().__init__(name, frame)
@@ -49,10 +48,8 @@ def walk():
     return pd.DataFrame({"t": np.arange(1000) * 0.5, "y": y, "z": -y})
 
 
-def state_with(table) -> State:
-    state = State()
-    state.virtual[table.name] = table
-    return state
+def state_with(table) -> FrameState:
+    return FrameState(table)
 
 
 def test_streamed_plot_equals_the_in_memory_plot(walk, monkeypatch):
@@ -79,7 +76,7 @@ def test_a_short_range_is_read_once(walk, monkeypatch):
 
 
 def test_row_numbers_count_from_start(walk):
-    table = VirtualTable("walk", walk)
+    table = FrameTable("walk", walk)
     result = handler.plot(state_with(table), {"name": "walk", "y": "z", "start": 500})
     labels = [int(word) for word in canvas_of(result)[-1].split()[:-1]]
     assert labels[0] >= 500 and labels == sorted(labels)
@@ -87,7 +84,7 @@ def test_row_numbers_count_from_start(walk):
 
 
 def test_result_fields_and_title(walk):
-    state = state_with(VirtualTable("walk", walk))
+    state = state_with(FrameTable("walk", walk))
     result = handler.plot(state, {"name": "walk", "x": "t", "y": ["y", "z"]})
     assert result["content"].startswith("Plot: y, z vs t  (walk)\n\n")
     assert (result["x"], result["y"]) == ("t", ["y", "z"])
@@ -116,7 +113,7 @@ def test_result_fields_and_title(walk):
 )
 def test_bad_requests(walk, params, error, message):
     with pytest.raises(error, match=re.escape(message)):
-        handler.plot(state_with(VirtualTable("walk", walk)), {"name": "walk", **params})
+        handler.plot(state_with(FrameTable("walk", walk)), {"name": "walk", **params})
 
 
 # -- through the subprocess --------------------------------------------------------

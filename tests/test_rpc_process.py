@@ -94,7 +94,7 @@ def test_a_50_megabyte_line_gets_one_error_and_the_loop_goes_on(rpc):
     writer.start()
     reply = rpc.read(timeout=120)
     writer.join()
-    assert reply[0] == 0 and reply[1]["code"] == -32600 and "byte" in reply[1]["error"]
+    assert reply[0] == 3 and reply[1]["code"] == -32600 and "byte" in reply[1]["error"]
     assert rpc.call("ping")["ok"] is True
 
 

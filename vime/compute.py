@@ -1,15 +1,19 @@
-"""Background compute jobs: filter, derive, aggregate and script a table out of core.
+"""The compute engine: filter, derive, aggregate and script a table out of core.
 
-A job reads its source a chunk of rows at a time (``VIME_CHUNK_ROWS``, 1M by
-default) and runs this pipeline:
+A job (run in a worker process, see vime/handlers/compute.py) reads its source
+a chunk of rows at a time (``VIME_CHUNK_ROWS``, 1M by default) and runs this
+pipeline:
 
 1. per chunk: ``assign`` and ``query`` (the query runs first unless it uses an
    assigned column, so derived columns are computed for surviving rows only),
    then only the columns the rest of the pipeline needs are kept;
-2. ``script`` 'file.py:func' runs the USER'S OWN CODE: ``func(df)`` receives
+2. a plain filter (no sort, group-by or script) streams each chunk's rows to
+   the result file at once, so memory holds one chunk whatever the result's
+   size; ``limit`` stops reading once enough rows are found;
+3. ``script`` 'file.py:func' runs the USER'S OWN CODE: ``func(df)`` receives
    every surviving row at once (it may need the whole table) and returns a
    DataFrame;
-3. ``groupby`` / ``agg``: without a script, each chunk is reduced to partial
+4. ``groupby`` / ``agg``: without a script, each chunk is reduced to partial
    aggregates per group (count, sum, min, max, first, last, prod, and count /
    mean / M2 for var and std, merged with Chan's formula), so memory holds one
    chunk plus one row per group; ``median`` and ``nunique`` cannot be merged
@@ -17,24 +21,16 @@ default) and runs this pipeline:
    Result columns are named ``<column>_<agg>``; ``groupby`` alone counts rows
    per group in a ``count`` column; ``agg`` alone aggregates the whole table
    into one row;
-4. ``sort`` / ``descending``, ``columns`` (the columns of the result, in order)
-   and ``limit`` apply to the reduced result. Without groupby or script,
-   sort plus limit keeps only the best ``limit`` rows of each chunk, and
-   limit alone stops reading once enough rows are found.
-
-The job checks for cancellation between chunks (a running script cannot be
-interrupted). It reads through ``state.locked_chunks``, so the HDF5 lock is
-held for one chunk read at a time and paging keeps working meanwhile.
+5. ``sort`` / ``descending``, ``columns`` (the columns of the result, in order)
+   and ``limit`` apply to the reduced result; sort plus limit keeps only the
+   best ``limit`` rows of each chunk.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import itertools
 import logging
 import os
-import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -44,19 +40,14 @@ import pandas as pd
 from vime import expressions
 from vime.errors import (
     BadExpression,
-    Cancelled,
     FileMissing,
     InvalidParams,
     NoSuchColumn,
-    VimeError,
 )
-from vime.loaders.virtual import VirtualTable
 
 log = logging.getLogger("vime.compute")
 
 CHUNK_ROWS = 1_000_000
-COMPUTED_PREFIX = "/__computed__/"
-PROGRESS_INTERVAL = 0.25  # seconds: at most 4 progress notifications a second
 
 # Aggregations merged from per-chunk partial results, and the partials they need.
 PARTIALS = {
@@ -249,6 +240,28 @@ class Rows:
         return frame
 
 
+class Stream:
+    """Hands each chunk's surviving rows to the sink at once: a filter of any size
+    keeps one chunk in memory, never its whole result."""
+
+    def __init__(self, sink, columns: list[str], limit: int | None):
+        self.sink, self.columns, self.limit = sink, columns, limit
+        self.count = 0
+        self.started = False
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if self.limit is not None:
+            frame = frame.head(self.limit - self.count)
+        if len(frame) or not self.started:  # an empty first chunk still gives the schema
+            self.sink.append(frame[self.columns])
+        self.started = True
+        self.count += len(frame)
+
+    @property
+    def full(self) -> bool:
+        return self.limit is not None and self.count >= self.limit
+
+
 @dataclass(frozen=True)
 class Output:
     name: str  # result column
@@ -397,11 +410,18 @@ def run_plan(
     plan: Plan,
     chunks: Iterable[pd.DataFrame],
     source_columns: list[str],
+    sink,
     on_chunk: Callable[[int], None] = lambda rows: None,
-) -> pd.DataFrame:
-    """Run a plan over a source's chunks; ``on_chunk(rows_read)`` may raise Cancelled."""
+    result_rows: int = CHUNK_ROWS,
+) -> None:
+    """Run a plan over a source's chunks, appending the result to ``sink`` (``append(frame)``).
+
+    A plain filter streams each chunk's rows to the sink; sorts, group-bys and
+    scripts reduce first and write their (small) result at the end, in slices
+    of ``result_rows``. ``on_chunk(rows_read)`` may raise to stop the run.
+    """
     steps = Steps(plan, source_columns)
-    reducer, keep = _reducer(plan, steps.columns_after)
+    reducer, keep = _reducer(plan, steps.columns_after, sink)
     for chunk in chunks:
         rows = len(chunk)
         reduced = steps.apply(chunk)
@@ -411,6 +431,10 @@ def run_plan(
         on_chunk(rows)
         if reducer.full:
             break
+    if isinstance(reducer, Stream):
+        if not reducer.started:  # a source with no rows at all
+            sink.append(pd.DataFrame(columns=reducer.columns))
+        return
     result = reducer.result()
     if plan.script:
         result = run_script(plan.script, result)
@@ -419,10 +443,12 @@ def run_plan(
             require_columns(groups.needed_columns, result.columns, "groupby/agg")
             groups.add(result)
             result = groups.result()
-    return finish(plan, result)
+    result = finish(plan, result)
+    for start in range(0, max(len(result), 1), result_rows):
+        sink.append(result.iloc[start : start + result_rows])
 
 
-def _reducer(plan: Plan, available: list[str]) -> tuple[Rows | Groups, list[str] | None]:
+def _reducer(plan: Plan, available: list[str], sink) -> tuple[Rows | Groups | Stream, list | None]:
     """The reducer of the chunks and the columns it keeps (None: all)."""
     if plan.script:
         return Rows(available), None
@@ -432,6 +458,9 @@ def _reducer(plan: Plan, available: list[str]) -> tuple[Rows | Groups, list[str]
         return groups, groups.needed_columns
     require_columns(plan.columns or [], available, "columns")
     require_columns(plan.sort or [], available, "sort")
+    if not plan.sort:
+        keep = list(available if plan.columns is None else plan.columns)
+        return Stream(sink, keep, plan.limit), None
     keep = available if plan.columns is None else [*plan.columns, *(plan.sort or [])]
     keep = list(dict.fromkeys(keep))
     return Rows(keep, plan.sort, plan.descending, plan.limit), keep
@@ -475,149 +504,3 @@ def run_script(script: str, frame: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(result, pd.DataFrame):
         raise BadExpression(f"script {script} returned {type(result).__name__}, not a DataFrame")
     return result
-
-
-# -- the background job ---------------------------------------------------------
-class Throttle:
-    """True at most once per ``interval`` seconds (the first call always)."""
-
-    def __init__(self, interval: float = PROGRESS_INTERVAL, clock=time.monotonic):
-        self.interval, self.clock = interval, clock
-        self.last: float | None = None
-
-    def ready(self) -> bool:
-        now = self.clock()
-        if self.last is not None and now - self.last < self.interval:
-            return False
-        self.last = now
-        return True
-
-
-_job_ids = itertools.count(1)
-MESSAGES = {
-    "running": "Computing: {done:,} of {total:,} rows read",
-    "done": "Compute done: {table}",
-    "cancelled": "Compute cancelled",
-    "error": "Compute failed",
-}
-
-
-class Job:
-    """One compute job on a background thread; results become virtual tables.
-
-    ``state`` gives the lock-holding chunk reader and the virtual table dict;
-    ``notify(method, params)`` pushes to the editor in the form of the request
-    that started the job.
-    """
-
-    def __init__(self, state, table, plan: Plan, notify, name: str | None = None,
-                 chunk_rows: int | None = None):  # fmt: skip
-        self.id = next(_job_ids)
-        self.state, self.table, self.plan, self.notify = state, table, plan, notify
-        self.name = name
-        self.chunk_rows = chunk_rows or chunk_rows_setting()
-        self.status = "running"
-        self.result_table: str | None = None
-        self.error: str | None = None
-        self.rows_done = 0
-        self.started = time.monotonic()
-        self.elapsed = 0.0
-        self._cancel = threading.Event()
-        self._throttle = Throttle()
-        # A daemon thread: an exiting process must not wait for a long chunk.
-        self._thread = threading.Thread(target=self._run, name=f"vime-job-{self.id}", daemon=True)
-
-    def start(self) -> Job:
-        self._thread.start()
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self.status == "running"
-
-    def cancel(self) -> None:
-        """Ask the job to stop before its next chunk."""
-        self._cancel.set()
-
-    def summary(self) -> dict:
-        """The compute_status fields."""
-        return {
-            "status": self.status,
-            "message": self.message(),
-            "table": self.result_table,
-            "error": self.error,
-            "job": self.id,
-        }
-
-    def message(self) -> str:
-        return MESSAGES[self.status].format(
-            done=self.rows_done, total=self.table.rows, table=self.result_table
-        )
-
-    # -- the thread ---------------------------------------------------------
-    def _run(self) -> None:
-        status, method, fields = self._outcome()
-        self.status = status  # before notifying, so a start right after is not Busy
-        self.notify(method, {"job": self.id, **fields})
-
-    def _outcome(self) -> tuple[str, str, dict]:
-        try:
-            frame = self._compute()
-            self._check_cancelled()
-            self.result_table = self._store(frame)
-        except Cancelled:
-            return "cancelled", "compute_cancelled", {}
-        except VimeError as exc:
-            self.error = exc.message
-            return "error", "compute_error", {"status": "error", "error": self.error}
-        except Exception as exc:
-            log.exception("job %d failed", self.id)
-            self.error = f"{type(exc).__name__}: {exc}"
-            return "error", "compute_error", {"status": "error", "error": self.error}
-        finally:
-            self.elapsed = round(time.monotonic() - self.started, 3)
-        return "done", "compute_done", {
-            "status": "done",
-            "table": self.result_table,
-            "rows": len(frame),
-            "cols": len(frame.columns),
-            "elapsed": self.elapsed,
-            "message": MESSAGES["done"].format(table=self.result_table),
-        }  # fmt: skip
-
-    def _compute(self) -> pd.DataFrame:
-        self._check_cancelled()
-        columns = read_columns(self.plan, list(self.table.columns))
-        chunks = self.table.chunks(columns=columns, chunk_rows=self.chunk_rows)
-        return run_plan(
-            self.plan, self.state.locked_chunks(chunks), list(self.table.columns), self._chunk_done
-        )
-
-    def _chunk_done(self, rows: int) -> None:
-        self.rows_done += rows
-        self._check_cancelled()
-        if self._throttle.ready():
-            self.notify("compute_progress", {
-                "job": self.id,
-                "rows_done": self.rows_done,
-                "rows_total": self.table.rows,
-                "elapsed": round(time.monotonic() - self.started, 3),
-            })  # fmt: skip
-
-    def _check_cancelled(self) -> None:
-        if self._cancel.is_set():
-            raise Cancelled(f"job {self.id} was cancelled")
-
-    def _store(self, frame: pd.DataFrame) -> str:
-        name = self.name or unused_name(self.state.virtual)
-        self.state.virtual[name] = VirtualTable(name, frame)
-        return name
-
-
-def unused_name(taken, now: time.struct_time | None = None) -> str:
-    """/__computed__/compute_YYYYMMDD_HHMMSS, with _2, _3... if already taken."""
-    base = COMPUTED_PREFIX + time.strftime("compute_%Y%m%d_%H%M%S", now or time.localtime())
-    name, suffix = base, 2
-    while name in taken:
-        name, suffix = f"{base}_{suffix}", suffix + 1
-    return name

@@ -87,5 +87,19 @@ class ExportFailed(VimeError):
     code, name = -32011, "export failed"
 
 
+class WorkerDied(VimeError):
+    code, name = -32012, "worker died"
+
+
+class MemoryLimit(VimeError):
+    code, name = -32013, "memory limit"
+
+
 # Every code, domain errors first, for the `methods` listing and the docs.
 ALL_ERRORS = sorted(VimeError.__subclasses__(), key=lambda cls: -cls.code)
+_BY_CODE = {cls.code: cls for cls in ALL_ERRORS}
+
+
+def error_class(code: int) -> type[VimeError]:
+    """The class of an error code (a worker's error crosses a pipe as its code)."""
+    return _BY_CODE.get(code, InternalError)

@@ -1,13 +1,16 @@
-"""Export a table (from a file, or a virtual one) to a new CSV or HDF5 file.
+"""Export a table (from a file, or a compute result) to a new CSV, HDF5 or Parquet file.
 
-The table is read in chunks and written to a temp file in the target's
-directory, which is renamed over the target only when complete: a failed or
-interrupted export leaves nothing behind. An existing target is replaced only
-with ``overwrite``, and a file open as a source is never written.
+Runs in a worker process. The table is read in chunks and written to a temp
+file in the target's folder, which is synced and renamed over the target only
+when complete: a failed, cancelled or killed export leaves nothing behind (the
+temp file is named to vime-rpc, which removes it if the worker dies). An
+existing target is replaced only with ``overwrite``, and a file open as a
+source is never written.
 
 CSV: a header line, then the rows; the index is written as the first column
 unless it is plain row numbers. HDF5: a pandas ``table``-format store
-(readable by ``pd.read_hdf`` and by vime) under the table's own key.
+(readable by ``pd.read_hdf`` and by vime) under the table's own key. Parquet:
+through pyarrow, the optional extra ``vime[parquet]``.
 """
 
 from __future__ import annotations
@@ -24,8 +27,16 @@ from vime.state import normalise_path
 
 log = logging.getLogger("vime.export")
 
-FORMATS = ("csv", "hdf5")
-EXTENSIONS = {".csv": "csv", ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5", ".he5": "hdf5"}
+FORMATS = ("csv", "hdf5", "parquet")
+EXTENSIONS = {
+    ".csv": "csv",
+    ".h5": "hdf5",
+    ".hdf5": "hdf5",
+    ".hdf": "hdf5",
+    ".he5": "hdf5",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 def format_for(path: str, given: str | None) -> str:
@@ -34,7 +45,10 @@ def format_for(path: str, given: str | None) -> str:
         return given
     guessed = EXTENSIONS.get(os.path.splitext(path)[1].lower())
     if guessed is None:
-        raise InvalidParams(f"cannot tell the format of {path!r}: pass format csv or hdf5")
+        raise InvalidParams(
+            f"cannot tell the format of {path!r}: use .csv, .h5, .hdf5 or .parquet, "
+            "or pass format csv, hdf5 or parquet"
+        )
     return guessed
 
 
@@ -42,11 +56,13 @@ def export_table(state, table, to: str, fmt: str, overwrite: bool = False,
                  chunk_rows: int | None = None) -> dict:  # fmt: skip
     """Write ``table`` to ``to``; return {path, format, rows, cols, bytes[, key]}."""
     target = normalise_path(to)
-    check_target(target, set(state.sources), overwrite)
+    check_target(target, state.files(), overwrite)
     writer = Export(state, table, chunk_rows or chunk_rows_setting())
+    write = {"csv": writer.csv, "hdf5": writer.hdf5, "parquet": writer.parquet}[fmt]
     try:
         with replaced_on_success(target) as temp:
-            rows = writer.csv(temp) if fmt == "csv" else writer.hdf5(temp)
+            state.cleanup(temp)
+            rows = write(temp)
     except VimeError:
         raise
     except Exception as exc:
@@ -67,7 +83,7 @@ def check_target(target: str, sources: set[str], overwrite: bool) -> None:
     if not os.path.isdir(os.path.dirname(target)):
         raise ExportFailed(f"{os.path.dirname(target)}: no such directory")
     if os.path.exists(target) and not overwrite:
-        raise ExportFailed(f"{target} exists; pass overwrite: true to replace it")
+        raise ExportFailed(f"{target} exists; pass overwrite: true to replace it", exists=True)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -78,68 +94,69 @@ def _same_file(a: str, b: str) -> bool:
 
 
 class Export:
-    """Writes one table's chunks, reading them under the state's HDF5 lock."""
+    """Writes one table's chunks, pushing progress after each."""
 
     def __init__(self, state, table, chunk_rows: int):
         self.state, self.table, self.chunk_rows = state, table, chunk_rows
         self.key = table.name if table.name.startswith("/") else f"/{table.name}"
 
-    def chunks(self, columns=None):
-        reader = self.table.chunks(columns=columns, chunk_rows=self.chunk_rows)
-        return self.state.locked_chunks(reader)
-
-    def head(self, rows: int) -> pd.DataFrame:
-        with self.state.lock:
-            return self.table.page(0, rows)
+    def chunks(self):
+        done = 0
+        for chunk in self.table.chunks(chunk_rows=self.chunk_rows):
+            yield chunk
+            done += len(chunk)
+            self.state.progress(done, self.table.rows, "rows", f"exporting {self.table.name}")
 
     def csv(self, path: str) -> int:
         """The header, then every chunk; the index only when it is not row numbers."""
-        rows, with_index = 0, not _is_row_numbers(self.head(1).index)
+        rows, with_index = 0, not _is_row_numbers(self.table.page(0, 1).index)
         with open(path, "x", encoding="utf-8", newline="") as handle:
-            self.head(0).to_csv(handle, index=with_index)
+            self.table.page(0, 0).to_csv(handle, index=with_index)
             for chunk in self.chunks():
                 chunk.to_csv(handle, index=with_index, header=False)
                 rows += len(chunk)
         return rows
 
     def hdf5(self, path: str) -> int:
-        """Append chunks to a pandas table; text column widths are measured first."""
-        widths = self.text_widths()
-        rows = 0
-        with self.state.lock:
-            store = pd.HDFStore(path, mode="w")
+        from vime.storewriter import StoreWriter
+
+        writer = StoreWriter(path, self.key)
         try:
             for chunk in self.chunks():
-                with self.state.lock:
-                    store.append(self.key, chunk, format="table", data_columns=True,
-                                 index=False, min_itemsize=widths or None)  # fmt: skip
-                rows += len(chunk)
-            if rows == 0:  # pandas writes nothing for an empty table-format frame
-                with self.state.lock:
-                    store.put(self.key, self.head(0), format="fixed", track_times=False)
-        finally:
-            with self.state.lock:
-                store.close()
-        return rows
+                writer.append(chunk)
+            if writer.rows == 0:
+                writer.append(self.table.page(0, 0))
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
+        return writer.rows
 
-    def text_widths(self) -> dict[str, int]:
-        """The longest UTF-8 value of each text column: a table's string width is set once."""
-        first = self.head(1)
-        text_columns = [name for name in first.columns if _is_text(first[name])]
-        widths = dict.fromkeys(text_columns, 1)
-        if not text_columns:
-            return widths
-        for chunk in self.chunks(text_columns):
-            for name in text_columns:
-                longest = chunk[name].dropna().astype(str).str.encode("utf-8").str.len().max()
-                if pd.notna(longest):
-                    widths[name] = max(widths[name], int(longest))
-        return widths
+    def parquet(self, path: str) -> int:
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ExportFailed(
+                "Parquet export needs pyarrow, the optional extra: pip install 'vime[parquet]' "
+                "(or pip install pyarrow)"
+            ) from None
+        rows, output = 0, None
+        with_index = not _is_row_numbers(self.table.page(0, 1).index)
+        try:
+            for chunk in self.chunks():
+                batch = pa.Table.from_pandas(chunk, preserve_index=with_index)
+                output = output or pq.ParquetWriter(path, batch.schema)
+                output.write_table(batch)
+                rows += len(chunk)
+            if output is None:
+                empty = pa.Table.from_pandas(self.table.page(0, 0), preserve_index=with_index)
+                pq.write_table(empty, path)
+        finally:
+            if output is not None:
+                output.close()
+        return rows
 
 
 def _is_row_numbers(index: pd.Index) -> bool:
     return isinstance(index, pd.RangeIndex) and index.step == 1 and index.start == 0
-
-
-def _is_text(series: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(series.dtype) or series.dtype == object

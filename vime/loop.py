@@ -1,7 +1,9 @@
 """The request loop: read a line, dispatch it, write the reply.
 
-One thread reads stdin and runs handlers; compute threads only push
-notifications. Every write goes through one lock, so lines never interleave.
+One thread reads stdin and runs the light handlers (pages, listings). Methods
+marked ``worker`` run in worker processes (vime/worker.py); a thread per such
+request relays its progress and writes its reply when it ends. Every write
+goes through one lock, so lines never interleave.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ class Writer:
         self._lock = threading.Lock()
 
     def write(self, message: object) -> None:
-        data = protocol.encode(message)
+        try:
+            data = protocol.encode(message)
+        except Exception:  # a bug must cost this message, never the process
+            log().exception("cannot encode a message; dropped it")
+            return
         with self._lock:
             try:
                 self._stream.write(data)
@@ -73,15 +79,18 @@ class Notifier:
                 self._writer.write(message)
 
 
-class Stop(Exception):
-    """Raised by the signal handlers to leave the loop cleanly."""
+class Stop(BaseException):
+    """Raised by the signal handlers to leave the loop cleanly.
+
+    Not an Exception: a handler's ``except Exception`` must not swallow it.
+    """
 
 
 class TooLong:
     """Stands for a line that was skipped because it passed MAX_LINE."""
 
-    def __init__(self, first_byte: bytes, size: int):
-        self.first_byte = first_byte
+    def __init__(self, head: bytes, size: int):
+        self.head = head  # the line's first bytes: its envelope form and id
         self.size = size
 
 
@@ -92,7 +101,7 @@ def read_lines(stream: BinaryIO):
         if not line:
             return
         if len(line) > MAX_LINE and not line.endswith(b"\n"):
-            yield TooLong(line.lstrip()[:1], len(line) + _skip_rest_of_line(stream))
+            yield TooLong(line.lstrip()[:64], len(line) + _skip_rest_of_line(stream))
             continue
         yield line
 
@@ -117,10 +126,7 @@ def log():
 def dispatch(state: State, request: protocol.Request) -> dict:
     """Run the handler for a request; every failure becomes a failure result."""
     try:
-        method = METHODS.get(request.method)
-        if method is None:
-            raise MethodNotFound(_unknown_method_message(request.method))
-        _check_params(request.method, method, request.params)
+        method = _checked_method(request)
         result = protocol.success(method.handler(state, request.params))
     except VimeError as exc:
         result = protocol.failure(exc)
@@ -128,6 +134,14 @@ def dispatch(state: State, request: protocol.Request) -> dict:
         log().exception("handler for %r failed", request.method)
         result = protocol.failure(InternalError(f"{request.method}: {type(exc).__name__}: {exc}"))
     return result
+
+
+def _checked_method(request: protocol.Request):
+    method = METHODS.get(request.method)
+    if method is None:
+        raise MethodNotFound(_unknown_method_message(request.method))
+    _check_params(request.method, method, request.params)
+    return method
 
 
 def _close_names(word: str, options, n: int) -> list[str]:
@@ -180,20 +194,67 @@ def _handle_line(state: State, writer: Writer, line: bytes | TooLong, debug: boo
     notify = Notifier(writer, request.form)
     state.notify = notify
     started = time.perf_counter()
+    method = METHODS.get(request.method)
+    if method is not None and method.worker and _submit(state, writer, request, method, debug):
+        return
     result = dispatch(state, request)
     if request.wants_reply:
         writer.write(protocol.reply(request.form, request.id, result))
     notify.release()
     if debug:
-        elapsed = 1e3 * (time.perf_counter() - started)
-        log().debug("%s %.1f ms ok=%s", request.method, elapsed, result["ok"])
+        _log_request(request.method, started, result)
+
+
+def _submit(state: State, writer: Writer, request: protocol.Request, method, debug) -> bool:
+    """Start a worker method in a child; False (and no child) when its params are bad."""
+    try:
+        _check_params(request.method, method, request.params)
+    except VimeError:
+        return False  # dispatch answers it
+    started = time.perf_counter()
+    what = _describe(state, request)
+    key = request.id if request.wants_reply else None
+
+    def progress(message: dict) -> None:
+        if "progress" in message and request.wants_reply:
+            fields = {"id": request.id, **message["progress"]}
+            writer.write(protocol.notification(request.form, "progress", fields))
+
+    def finish(result: dict | None, error: VimeError | None) -> None:
+        state.requests.pop(key, None)
+        outcome = protocol.success(result) if error is None else protocol.failure(error)
+        if request.wants_reply:
+            writer.write(protocol.reply(request.form, request.id, outcome))
+        if debug:
+            _log_request(request.method, started, outcome)
+
+    payload = {"method": request.method, "params": request.params, "state": state.snapshot(),
+               "what": what}  # fmt: skip
+    task = state.workers.submit(payload, what, progress, finish, request_id=key)
+    if key is not None:
+        state.requests[key] = task
+    return True
+
+
+def _describe(state: State, request: protocol.Request) -> str:
+    """How errors name a worker request: 'plot of data.h5:/x'."""
+    params = request.params
+    name = params.get("name") or (state.last_table or ("the last table",))[0]
+    path = params.get("path") or state.current_path
+    where = f"{path}:{name}" if isinstance(path, str) else str(name)
+    return f"{request.method} of {where}"
+
+
+def _log_request(method: str, started: float, result: dict) -> None:
+    elapsed = 1e3 * (time.perf_counter() - started)
+    log().debug("%s %.1f ms ok=%s", method, elapsed, result["ok"])
 
 
 def _parse(line: bytes | TooLong) -> protocol.Request:
     if isinstance(line, TooLong):
-        form = protocol.guess_form(line.first_byte)
+        form = protocol.guess_form(line.head)
         error = InvalidRequest(f"line of {line.size} bytes is over the {MAX_LINE}-byte limit")
-        raise protocol.BadLine(form, 0 if form == protocol.VIM else None, error)
+        raise protocol.BadLine(form, protocol.guess_id(line.head, form), error)
     return protocol.parse_line(line)
 
 
@@ -209,10 +270,9 @@ def _install_signal_handlers() -> None:
 
 
 def _close_everything(state: State) -> None:
-    """Cancel the job and close files; never wait long on a busy HDF5 lock."""
-    job = state.job
-    if job is not None:
-        job.cancel()
+    """Kill the workers and close files; never wait long on a busy HDF5 lock."""
+    if state._workers is not None:
+        state.workers.stop()
     if state.lock.acquire(timeout=0.5):
         try:
             for source in state.sources.values():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from vime.errors import InvalidParams, InvalidRequest, ParseError, VimeError
 
@@ -47,6 +48,21 @@ class BadLine(Exception):
 def guess_form(line: bytes) -> str:
     """The envelope form a broken line was probably meant to have."""
     return VIM if line.lstrip()[:1] == b"[" else JSONRPC
+
+
+def guess_id(head: bytes, form: str):
+    """The id of a Vim-form line from its first bytes ('[42, {...'), else the unknown id.
+
+    An over-long line is never parsed; its reply must still reach the caller,
+    and Vim routes id 0 to the channel callback instead.
+    """
+    if form != VIM:
+        return None
+    match = _VIM_ID.match(head)
+    return int(match.group(1)) if match else 0
+
+
+_VIM_ID = re.compile(rb"\s*\[\s*([1-9][0-9]{0,15})\s*,")
 
 
 def parse_line(line: bytes) -> Request:
@@ -128,9 +144,18 @@ def notification(form: str, method: str, params: dict) -> object:
 
 
 def encode(message: object) -> bytes:
-    """One strict-JSON line: NaN and ±Inf become null, numpy and dates become JSON."""
-    text = json.dumps(_jsonable(message), ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8") + b"\n"
+    """One strict-JSON line: NaN and ±Inf become null, numpy and dates become JSON.
+
+    A string with a lone surrogate (a non-UTF-8 file name that arrived as
+    JSON's \\udcff) has no UTF-8 form: such a message is written with JSON
+    escapes instead, so the name goes back exactly as it came.
+    """
+    value = _jsonable(message)
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    try:
+        return text.encode("utf-8") + b"\n"
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n"
 
 
 def _jsonable(value):

@@ -1,8 +1,9 @@
 """The one state object every handler works on.
 
-It owns the open files, the virtual tables made by compute jobs, the running
-job and the lock that serialises every HDF5 call (PyTables is not
-thread-safe, and the compute thread reads while the loop pages).
+It owns the open files, the compute results listed with them, the compute
+job, the requests running in worker processes, and the lock that serialises
+HDF5 calls. In a worker process a State of its own is built from a snapshot
+of the loop's (``in_worker``): the same files, opened there on first use.
 """
 
 from __future__ import annotations
@@ -27,14 +28,37 @@ class State:
         self.sources: dict = {}  # normalised path -> loaders.Source
         self.current_path: str | None = None
         self.last_table: tuple[str, str | None] | None = None  # (name, path) paged last
-        self.virtual: dict = {}  # name -> loaders.virtual.VirtualTable
-        self.job = None  # compute.Job, the running or the last one
+        self.job = None  # handlers.compute.ComputeJob, the running or the last one
         self.notify: Notify = lambda method, params: None  # set by the loop per request
         # Heavy handlers report how far they got; in the worker process this
         # pushes `progress` notifications, in the request loop it does nothing.
         self.progress: Progress = lambda done, total=None, unit="rows", message=None: None
-        self._config = None
+        # A worker names each file it is writing, so that vime-rpc removes it
+        # when the worker is cancelled or dies; the loop writes none.
+        self.cleanup: Callable[[str], None] = lambda path: None
+        self.requests: dict = {}  # request id -> worker.Task running it
         self.stop_requested = False  # set by `shutdown`; the loop exits after replying
+        self._workers = None
+        self._config = None
+        self._openable: set[str] = set()  # worker: files of the loop, opened on first use
+        self._results = {}  # result file path -> loaders.Source, opened on first page
+
+    @classmethod
+    def in_worker(cls, snapshot: dict) -> State:
+        """The State of a worker process, from the loop's ``snapshot()``."""
+        state = cls()
+        state._openable = set(snapshot["files"])
+        state.current_path = snapshot["current"]
+        state.last_table = tuple(snapshot["last_table"]) if snapshot["last_table"] else None
+        return state
+
+    def snapshot(self) -> dict:
+        """What a worker needs to resolve the same names as the loop."""
+        return {
+            "files": list(self.sources),
+            "current": self.current_path,
+            "last_table": self.last_table,
+        }
 
     @property
     def config(self):
@@ -44,27 +68,49 @@ class State:
             self._config = Config.load()
         return self._config
 
+    @property
+    def workers(self):
+        """The worker processes; the fork server starts at the first `open`."""
+        if self._workers is None:
+            from vime.worker import Workers
+
+            self._workers = Workers(os.environ.get("VIME_LOG"), bool(os.environ.get("VIME_DEBUG")))
+        return self._workers
+
     # -- files ---------------------------------------------------------------
     def open(self, path: str):
-        """Open (or reopen) a file read-only and make it the current one."""
+        """Open (or reopen) a file read-only and make it the current one.
+
+        A file that fails to open leaves the files open before, and the
+        current one, as they were.
+        """
         from vime import loaders
 
         key = normalise_path(path)
         with self.lock:
+            source = loaders.open_source(key)
             if key in self.sources:
                 self.sources.pop(key).close()
-            source = loaders.open_source(key)
             self.sources[key] = source
         self.current_path = key
+        self.workers.start()  # in the background: the first heavy request finds it warm
         return source
+
+    def files(self) -> set[str]:
+        """Every file this State can read: the open ones (and, in a worker, the loop's)."""
+        return set(self.sources) | self._openable
 
     def source(self, path: str | None = None):
         """The open file at ``path``, or the one opened last."""
         if path is None:
             if self.current_path is None:
                 raise NoFileOpen("no file is open: call open {path} first")
-            return self.sources[self.current_path]
+            path = self.current_path
         key = normalise_path(path)
+        if key not in self.sources and key in self._openable:
+            from vime import loaders
+
+            self.sources[key] = loaders.open_source(key)
         if key not in self.sources:
             raise FileMissing(f"{path}: not open (open it first)")
         return self.sources[key]
@@ -75,31 +121,57 @@ class State:
         with self.lock:
             for key in keys:
                 self.sources.pop(key).close()
+            for result in [r for r in self._results.values() if path is None or r.of in keys]:
+                self._results.pop(result.path).close()
         if self.current_path not in self.sources:
             self.current_path = next(reversed(self.sources), None)
         return keys
 
     # -- tables --------------------------------------------------------------
     def table(self, name: str | None, path: str | None = None):
-        """Resolve a table name: virtual tables first, then the file's own."""
+        """Resolve a table name: a compute result of the file, or the file's own."""
+        from vime import results
+
         if name is None:
             if self.last_table is None:
                 raise NoSuchTable("no table given and none paged yet: pass 'name'")
             name, path = self.last_table
-        if name in self.virtual:
-            return self.virtual[name]
         source = self.source(path)
+        if results.is_result_name(name):
+            return results.table(source.path, name, self._result_source)
         with self.lock:
             return source.table(name)
 
     def tables(self, path: str | None = None) -> list:
-        """The file's tables followed by the virtual ones."""
-        listed = []
-        if path is not None or self.current_path is not None:
-            source = self.source(path)
+        """The file's tables followed by its compute results."""
+        from vime import results
+
+        source = self.source(path)
+        with self.lock:
+            listed = list(source.tables())
+        return listed + results.tables(source.path, self._result_source)
+
+    def _result_source(self, result_path: str, of: str):
+        """The open result file (a pandas store in the results folder)."""
+        if result_path not in self._results:
+            from vime import loaders
+
             with self.lock:
-                listed = list(source.tables())
-        return listed + list(self.virtual.values())
+                source = loaders.open_source(result_path)
+            source.of = of
+            self._results[result_path] = source
+        return self._results[result_path]
+
+    def open_results(self) -> set[str]:
+        """The result files this process has open: eviction spares them."""
+        return set(self._results)
+
+    def forget_result(self, result_path: str) -> None:
+        """Close a result file before it is removed."""
+        source = self._results.pop(result_path, None)
+        if source is not None:
+            with self.lock:
+                source.close()
 
     def locked_chunks(self, chunks: Iterator) -> Iterator:
         """Yield from a chunk iterator, holding the HDF5 lock only per read."""

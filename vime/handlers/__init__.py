@@ -3,7 +3,9 @@
 Handlers take ``(state, params)`` and return a dict of result fields; the
 loop adds ``ok``. A param name ending in ``?`` is optional. Handler modules
 import the heavy libraries inside their functions, so that start-up and
-``ping`` stay fast.
+``ping`` stay fast. A method marked ``worker`` may read more than a page: the
+loop runs its handler in a worker process (vime/worker.py), where it can be
+cancelled and pushes progress, and goes on answering meanwhile.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from vime.handlers import compute, core, data, plot
 
 
 class Method:
-    __slots__ = ("handler", "params", "summary")
+    __slots__ = ("handler", "params", "summary", "worker")
 
-    def __init__(self, handler, summary: str, params: dict):
+    def __init__(self, handler, summary: str, params: dict, worker: bool = False):
         self.handler = handler
         self.summary = summary
         self.params = params
+        self.worker = worker
 
     def accepts(self) -> set[str]:
         return {name.rstrip("?") for name in self.params}
@@ -29,12 +32,20 @@ METHODS: dict[str, Method] = {
     "ping": Method(core.ping, "Version, pid, Python and library versions", {}),
     "methods": Method(core.methods, "Every method with its summary and params; error codes", {}),
     "shutdown": Method(core.shutdown, "Reply, close every file and exit 0", {}),
+    "cancel": Method(
+        core.cancel,
+        "Cancel a running request (plot, info, export, ...); it replies error -32006",
+        {"id?": "id of the request to cancel (default: the newest running one)"},
+    ),
+    "$/cancelRequest": Method(
+        core.cancel, "LSP's form of cancel, usually sent as a notification", {"id": "request id"}
+    ),
     "open": Method(
         data.open_file,
         "Open an HDF5 file read-only; list its tables",
         {"path": "file to open (alias: file)", "file?": "the seed's name for path"},
     ),
-    "tables": Method(data.tables, "List the tables of a file plus virtual tables", {**PATH}),
+    "tables": Method(data.tables, "List the tables of a file and its compute results", {**PATH}),
     "table": Method(
         data.table,
         "A page of rows as text, with columns and dtypes",
@@ -55,6 +66,7 @@ METHODS: dict[str, Method] = {
         data.info,
         "Shape, dtypes, attributes, storage and a describe() summary",
         {"name": "table name", **PATH},
+        worker=True,
     ),
     "columns": Method(
         data.columns,
@@ -83,6 +95,7 @@ METHODS: dict[str, Method] = {
             "stop?": "row after the last (default: all rows)",
             "bins?": "histogram bins (default: one per character column)",
         },
+        worker=True,
     ),
     "compute_start": Method(
         compute.start,
@@ -101,21 +114,34 @@ METHODS: dict[str, Method] = {
             "first last mean var std median nunique); result columns are <column>_<agg>",
             "limit?": "keep the first N rows of the result",
             "script?": "'file.py:func' runs YOUR code: func(df) -> DataFrame",
-            "name?": "name of the result table",
+            "name?": "name of the result, under /__computed__/ (default: from the request)",
         },
     ),
     "compute_status": Method(compute.status, "State of the running or last job", {}),
     "compute_cancel": Method(compute.cancel, "Cancel the running job", {"job?": "job id"}),
-    "drop": Method(compute.drop, "Remove a virtual table", {"name": "virtual table name"}),
+    "drop": Method(
+        compute.drop,
+        "Remove a compute result and its file",
+        {"name": "result name, /__computed__/...", **PATH},
+    ),
     "export": Method(
         compute.export,
-        "Write a table to a new CSV or HDF5 file, atomically",
+        "Write a table to a new CSV, HDF5 or Parquet file, atomically",
         {
             "name": "table name",
             **PATH,
             "to": "file to write",
-            "format?": "csv | hdf5 (default: from the extension of 'to')",
+            "format?": "csv | hdf5 | parquet (default: from the extension of 'to')",
             "overwrite?": "replace an existing file (default false)",
         },
+        worker=True,
     ),
 }
+
+# Work that only a worker runs, started by a method above (compute_start).
+WORKER_TASKS = {"compute_run": compute.run}
+
+
+def handler_for(name: str):
+    """The handler a worker runs for a method or a worker task."""
+    return WORKER_TASKS[name] if name in WORKER_TASKS else METHODS[name].handler

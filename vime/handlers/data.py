@@ -27,10 +27,7 @@ def open_file(state, params) -> dict:
 
 def tables(state, params) -> dict:
     path = p.string(params, "path", None)
-    result = {"tables": _listing(state, path)}
-    if path is not None or state.current_path is not None:
-        result["path"] = state.source(path).path
-    return result
+    return {"tables": _listing(state, path), "path": state.source(path).path}
 
 
 def _listing(state, path) -> list[dict]:
@@ -65,7 +62,7 @@ def table(state, params) -> dict:
             content = fmt.page_content(
                 found.name, found.rows, len(found.columns), start, stop, frame, plane or ()
             )
-    state.last_table = (found.name, None if found.kind == "virtual" else found.file)
+    state.last_table = (found.name, found.file)
     result = {
         "name": found.name,
         "shape": [found.rows, len(found.columns)],
@@ -109,8 +106,6 @@ def _shown_columns(state, found, params) -> list[str]:
     asked = p.string_list(params, "columns", None)
     if asked is not None:
         return found.select_columns(asked)
-    if found.kind == "virtual":
-        return list(found.columns)
     return state.config.merged(found.file, found.name, list(found.columns))
 
 
@@ -130,7 +125,7 @@ def columns(state, params) -> dict:
     for names in (order, hidden):
         if names is not None:
             found.select_columns(names)  # unknown names fail, naming them
-    key = found.file or "<virtual>"
+    key = found.file
     config = state.config
     if order is not None or hidden is not None:
         config.save(key, found.name, list(found.columns), order=order, hidden=hidden)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pandas is imported on the first read, not to list a file
     import numpy as np
     import pandas as pd
 
-KINDS = ("pandas-table", "pandas-fixed", "dataset", "compound", "scalar", "virtual")
+KINDS = ("pandas-table", "pandas-fixed", "dataset", "compound", "scalar", "computed")
 CHUNK_ROWS = 1_000_000
 
 
@@ -27,7 +27,7 @@ class Table:
     ``rows``: rows of a page (for N-D datasets, rows of one plane);
     ``columns``: display names; ``dtypes``: one string per column;
     ``shape``: the full shape; ``attrs``: JSON-able HDF5 attributes;
-    ``file``: the file path, used in error messages (None when virtual).
+    ``file``: the file path (a compute result's is its source file's).
     """
 
     name: str
@@ -116,7 +116,7 @@ class Table:
     @property
     def where(self) -> str:
         """How error messages name this table: 'file.h5:/exp/results'."""
-        return f"{self.file}:{self.name}" if self.file else f"virtual table {self.name}"
+        return f"{self.file}:{self.name}" if self.file else self.name
 
     def clamp(self, start: int, stop: int) -> tuple[int, int]:
         """Clip a row range to the table; past the end gives an empty range."""
