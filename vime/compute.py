@@ -191,6 +191,8 @@ def _evaluate(frame: pd.DataFrame, text: str, what: str):
     try:
         with np.errstate(all="ignore"):
             return frame.eval(text, engine="python")
+    except MemoryError:
+        raise  # the worker names its memory limit
     except Exception as exc:
         raise BadExpression(f"{what} {text!r}: {type(exc).__name__}: {exc}") from None
 
@@ -494,7 +496,7 @@ def run_script(script: str, frame: pd.DataFrame) -> pd.DataFrame:
         if not callable(func):
             raise BadExpression(f"script {path}: no function {name!r}")
         result = func(frame)
-    except BadExpression:
+    except (BadExpression, MemoryError):
         raise
     except Exception as exc:
         log.exception("script %s failed", script)

@@ -63,7 +63,7 @@ def export_table(state, table, to: str, fmt: str, overwrite: bool = False,
         with replaced_on_success(target) as temp:
             state.cleanup(temp)
             rows = write(temp)
-    except VimeError:
+    except (VimeError, MemoryError):
         raise
     except Exception as exc:
         log.exception("export of %s to %s failed", table.name, target)
