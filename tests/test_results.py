@@ -32,8 +32,11 @@ def source(tmp_path):
 
 def spawn(tmp_path, **env) -> RpcProcess:
     return RpcProcess(
-        env={"VIME_RESULTS": str(tmp_path / "results"), "VIME_CONFIG": str(tmp_path / "c.json"),
-             **env},  # fmt: skip
+        env={
+            "VIME_RESULTS": str(tmp_path / "results"),
+            "VIME_CONFIG": str(tmp_path / "c.json"),
+            **env,
+        },
         stderr_path=tmp_path / f"stderr-{len(os.listdir(tmp_path))}.log",
     )
 

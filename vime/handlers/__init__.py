@@ -10,7 +10,7 @@ cancelled and pushes progress, and goes on answering meanwhile.
 
 from __future__ import annotations
 
-from vime.handlers import compute, core, data, plot
+from vime.handlers import compute, core, data, plot, search
 
 
 class Method:
@@ -95,6 +95,29 @@ METHODS: dict[str, Method] = {
             "stop?": "row after the last (default: all rows)",
             "bins?": "histogram bins (default: one per character column)",
         },
+        worker=True,
+    ),
+    "search": Method(
+        search.search,
+        "Find the next row whose cells show a text, or that a query keeps",
+        {
+            "name": "table name",
+            **PATH,
+            "text?": "text as the page shows it (a substring, or a regex with regex: true)",
+            "query?": "a query expression instead of text, e.g. 'signal > 3'",
+            "columns?": "search only these columns (default: the index and every column)",
+            "from_row?": "search after this row (backward: before it); default 0, -1 for the top",
+            "direction?": "forward | backward (default forward)",
+            "wrap?": "go on from the other end (default true); the reply says 'wrapped'",
+            "regex?": "text is a regular expression (default false)",
+            "case?": "smart | ignore | match (default smart: ignore unless text has capitals)",
+        },
+        worker=True,
+    ),
+    "count": Method(
+        search.count,
+        "Count the rows a query keeps",
+        {"name": "table name", **PATH, "query": "a query expression"},
         worker=True,
     ),
     "compute_start": Method(

@@ -1,0 +1,179 @@
+"""Whole-table search and count: the engine's number filter, and the RPC through the subprocess."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.test_worker import reply_to, send, stuck, stuck_file, stuck_worker  # noqa: F401
+from vime import search
+from vime.errors import BadExpression, Cancelled, InvalidParams, NoSuchColumn
+
+
+# -- the number filter never misses -------------------------------------------------------
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1, max_size=50),
+    st.text(alphabet="0123456789.-e", min_size=1, max_size=6),
+)
+def test_float_filter_keeps_every_float_that_shows_the_needle(values, needle):
+    array = np.array(values, dtype=np.float64)
+    digits = "".join(ch for ch in needle if ch.isdigit())
+    if not digits:
+        return
+    kept = search.float_may_show(array, digits)
+    for value, keep in zip(array, kept, strict=True):
+        if needle in format(float(value), "g"):
+            assert keep, (value, needle)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1), min_size=1, max_size=50),
+    st.text(alphabet="0123456789-", min_size=1, max_size=8),
+)
+def test_int_filter_keeps_every_integer_that_shows_the_needle(values, needle):
+    array = np.array(values, dtype=np.int64)
+    digits = "".join(ch for ch in needle if ch.isdigit())
+    if not digits:
+        return
+    kept = search.int_may_show(array, digits)
+    for value, keep in zip(array, kept, strict=True):
+        if needle in str(int(value)):
+            assert keep, (value, needle)
+
+
+def test_float_filter_drops_most_numbers_for_an_absent_needle():
+    values = np.random.default_rng(1).normal(size=100_000)
+    kept = search.float_may_show(values, "987654")
+    assert kept.sum() < 100 and not any("987654" in format(v, "g") for v in values[~kept])
+
+
+@pytest.mark.parametrize(
+    ("rows", "from_row", "forward", "wrap", "expected"),
+    [
+        (10, 3, True, True, [(4, 10, False), (0, 4, True)]),
+        (10, -1, True, False, [(0, 10, False)]),
+        (10, 3, False, True, [(0, 3, False), (3, 10, True)]),
+        (10, 9, True, False, []),
+        (10, 0, False, False, []),
+    ],
+)
+def test_scan_ranges(rows, from_row, forward, wrap, expected):
+    assert search.spans(rows, from_row, forward, wrap) == expected
+
+
+# -- through vime-rpc --------------------------------------------------------------------------
+ROWS = 3000
+
+
+@pytest.fixture
+def table_file(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "value": np.arange(ROWS) * 0.001 + 1.0,
+            "count": np.arange(ROWS, dtype="int64") * 7,
+            "label": [f"Row-{i}" for i in range(ROWS)],
+            "kind": pd.Categorical(np.where(np.arange(ROWS) % 500 == 499, "rare", "common")),
+            "when": pd.date_range("2024-01-01", periods=ROWS, freq="h"),
+        }
+    )
+    frame.loc[1500, "value"] = np.nan
+    frame.loc[1200, "label"] = None
+    frame.loc[ROWS - 1, "label"] = "the very end"
+    path = tmp_path / "search.h5"
+    frame.to_hdf(path, key="t", format="table", data_columns=True)
+    return path, frame
+
+
+@pytest.fixture
+def searcher(rpc, table_file):
+    return rpc.opened(table_file[0])
+
+
+def find(rpc, **params) -> dict:
+    reply = rpc.call("search", name="/t", **params)
+    assert reply["ok"], reply
+    return reply
+
+
+def test_text_forward_backward_and_wrap(searcher):
+    assert find(searcher, text="Row-12") == {"ok": True, "name": "/t", "row": 12,
+                                             "column": "label", "wrapped": False}  # fmt: skip
+    assert find(searcher, text="Row-12", from_row=12)["row"] == 120
+    back = find(searcher, text="Row-12", from_row=120, direction="backward")
+    assert (back["row"], back["wrapped"]) == (12, False)
+    wrapped = find(searcher, text="Row-12", from_row=1299)
+    assert (wrapped["row"], wrapped["wrapped"]) == (12, True)
+    assert find(searcher, text="Row-12", from_row=1299, wrap=False)["row"] is None
+    last = find(searcher, text="the very end", from_row=-1)
+    assert (last["row"], last["column"]) == (ROWS - 1, "label")
+    assert find(searcher, text="the very end", from_row=ROWS - 1, direction="backward")["row"] == (
+        ROWS - 1
+    )
+
+
+def test_numbers_match_their_shown_form(searcher, table_file):
+    _, frame = table_file
+    hit = find(searcher, text="1.25", from_row=-1)
+    assert hit["column"] == "value" and format(frame.value[hit["row"]], "g").find("1.25") >= 0
+    assert hit["row"] == 250
+    assert find(searcher, text="20993", from_row=-1) == {"ok": True, "name": "/t",
+                                                         "row": 2999, "column": "count",
+                                                         "wrapped": False}  # fmt: skip
+    nan = find(searcher, text="nan", from_row=-1, columns=["value"])
+    assert nan["row"] == 1500
+    missing = find(searcher, text="NaN", from_row=-1, columns=["label"])
+    assert missing["row"] == 1200
+
+
+def test_smart_case_regex_dates_and_categories(searcher):
+    assert find(searcher, text="row-5", from_row=-1)["row"] == 5  # lower case: ignore case
+    assert find(searcher, text="ROW-5", from_row=-1)["row"] is None  # capitals: match case
+    assert find(searcher, text="ROW-5", from_row=-1, case="ignore")["row"] == 5
+    regex = find(searcher, text=r"Row-\d{4}$", from_row=-1, regex=True)
+    assert regex["row"] == 1000
+    date = find(searcher, text="2024-01-05 03:00", from_row=-1)
+    assert (date["row"], date["column"]) == (99, "when")
+    assert find(searcher, text="rare", from_row=-1)["row"] == 499
+    assert find(searcher, text="absent text", from_row=-1)["row"] is None
+
+
+def test_query_search_and_count(searcher, table_file):
+    _, frame = table_file
+    hit = find(searcher, query="count > 7000 and kind == 'rare'")
+    assert hit["row"] == 1499 and hit["column"] == "count"
+    counted = searcher.call("count", name="/t", query="value > 2")
+    assert counted == {"ok": True, "name": "/t", "count": int((frame.value > 2).sum()),
+                       "rows": ROWS}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "words"),
+    [
+        ({"text": "x", "query": "count > 1"}, InvalidParams.code, "either 'text' or 'query'"),
+        ({}, InvalidParams.code, "either 'text' or 'query'"),
+        ({"text": ""}, InvalidParams.code, "must not be empty"),
+        ({"text": "(", "regex": True}, InvalidParams.code, "not a regex"),
+        ({"query": "nope > 1"}, NoSuchColumn.code, "'nope'"),
+        ({"query": "__import__('os')"}, BadExpression.code, "not allowed"),
+        ({"text": "x", "columns": ["zz"]}, NoSuchColumn.code, "'zz'"),
+        ({"text": "x", "direction": "up"}, InvalidParams.code, "forward, backward"),
+    ],
+)
+def test_bad_searches_are_named(searcher, params, code, words):
+    reply = searcher.call("search", name="/t", **params)
+    assert reply["ok"] is False and reply["code"] == code and words in reply["error"], reply
+
+
+def test_a_search_can_be_cancelled(stuck):  # noqa: F811
+    send(stuck, 31, "search", name="/stuck", text="1")
+    stuck_worker(stuck)
+    assert stuck.call("cancel", id=31)["cancelled"] == 31
+    assert reply_to(stuck, 31)["code"] == Cancelled.code
+    assert not math.isnan(stuck.call("ping")["pid"])
