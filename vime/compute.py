@@ -148,16 +148,16 @@ def script_parts(script: str) -> tuple[str, str]:
 class Steps:
     """The checked row-wise steps of a plan: assign and query on one chunk."""
 
-    def __init__(self, plan: Plan, source_columns: list[str]):
+    def __init__(self, plan: Plan, source_columns: list[str], index_names=()):
         self.plan = plan
         available = list(source_columns)
         self.used: set[str] = set()
         for name, text in plan.assign.items():
-            self.used |= expressions.check(text, available, f"assign {name!r}")
+            self.used |= expressions.check(text, available, f"assign {name!r}", index_names)
             available.append(name)
         self.query_needs_assign = False
         if plan.query is not None:
-            used = expressions.check(plan.query, available, "query")
+            used = expressions.check(plan.query, available, "query", index_names)
             self.query_needs_assign = bool(used & set(plan.assign))
             self.used |= used
         self.used -= set(plan.assign)
@@ -380,11 +380,11 @@ def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return parts[0] if len(parts) == 1 else pd.concat(parts)
 
 
-def read_columns(plan: Plan, source_columns: list[str]) -> list[str] | None:
+def read_columns(plan: Plan, source_columns: list[str], index_names=()) -> list[str] | None:
     """The source columns a plan reads; None for all of them."""
     if plan.script or (plan.columns is None and not plan.aggregates):
         return None
-    steps = Steps(plan, source_columns)
+    steps = Steps(plan, source_columns, index_names)
     wanted = set(steps.used)
     if plan.aggregates:
         wanted |= set(Groups(plan.groupby, plan.agg).needed_columns)
@@ -398,9 +398,13 @@ def run_plan(
     chunks: Iterable[pd.DataFrame],
     source_columns: list[str],
     on_chunk: Callable[[int], None] = lambda rows: None,
+    index_names=(),
 ) -> pd.DataFrame:
-    """Run a plan over a source's chunks; ``on_chunk(rows_read)`` may raise Cancelled."""
-    steps = Steps(plan, source_columns)
+    """Run a plan over a source's chunks; ``on_chunk(rows_read)`` may raise Cancelled.
+
+    ``index_names``: the source's index levels, which query and assign may name.
+    """
+    steps = Steps(plan, source_columns, index_names)
     reducer, keep = _reducer(plan, steps.columns_after)
     for chunk in chunks:
         rows = len(chunk)
@@ -587,10 +591,11 @@ class Job:
 
     def _compute(self) -> pd.DataFrame:
         self._check_cancelled()
-        columns = read_columns(self.plan, list(self.table.columns))
+        source, index = list(self.table.columns), self.table.index_names
+        columns = read_columns(self.plan, source, index)
         chunks = self.table.chunks(columns=columns, chunk_rows=self.chunk_rows)
         return run_plan(
-            self.plan, self.state.locked_chunks(chunks), list(self.table.columns), self._chunk_done
+            self.plan, self.state.locked_chunks(chunks), source, self._chunk_done, index
         )
 
     def _chunk_done(self, rows: int) -> None:

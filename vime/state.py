@@ -51,9 +51,10 @@ class State:
 
         key = normalise_path(path)
         with self.lock:
-            if key in self.sources:
-                self.sources.pop(key).close()
-            source = loaders.open_source(key)
+            source = loaders.open_source(key)  # on failure, the files open stay as they are
+            previous = self.sources.pop(key, None)
+            if previous is not None:
+                previous.close()
             self.sources[key] = source
         self.current_path = key
         return source
