@@ -152,10 +152,10 @@ def _shown_columns(state, found, params):
         return found.data_columns(found.select_columns(asked))
     if found.kind == "virtual" or found.selection is not None:
         return found.columns
-    return saved_order(state.config, found.file, found)
+    return _saved_order(state.config, found.file, found)
 
 
-def saved_order(config, key: str, found):
+def _saved_order(config, key: str, found):
     """The table's columns in the user's saved order, hidden ones left out."""
     from vime.loaders.columns import Positions, Reordered
 
@@ -198,7 +198,7 @@ def columns(state, params) -> dict:
     if order is not None or hidden is not None:
         config.save(key, found.name, _saved_columns(config, key, found, order, hidden),
                     order=order, hidden=hidden)  # fmt: skip
-    merged = saved_order(config, key, found)
+    merged = _saved_order(config, key, found)
     return {
         "name": found.name,
         "columns": list(merged[:MAX_LISTED_COLUMNS]),
@@ -215,7 +215,7 @@ def _saved_columns(config, key, found, order, hidden) -> list[str]:
     if not isinstance(found.columns, Positions):
         return list(found.columns)
     entry = config.entry(key, found.name)
-    named = [*(entry.get("order", []) if order is None else order)]
+    named = list(entry.get("order", []) if order is None else order)
     named += entry.get("hidden", []) if hidden is None else hidden
     return list(dict.fromkeys(named))
 

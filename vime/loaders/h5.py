@@ -233,14 +233,7 @@ class DatasetTable(Table):
             if isinstance(item, int):
                 key.append(item)
                 continue
-            if kept == 0:
-                part = item[start:stop]
-            elif positions is None:
-                part = item
-            elif not positions or positions[-1] - positions[0] + 1 == len(positions):
-                part = item[positions[0] : positions[-1] + 1] if positions else item[:0]
-            else:
-                part = [item[p] for p in positions]
+            part = item[start:stop] if kept == 0 else _picked(item, positions)
             index, flip = _h5_index(part)
             key.append(index)
             if flip:
@@ -321,6 +314,18 @@ class DatasetTable(Table):
 
     def info_attrs(self) -> dict:
         return jsonable_attrs(self.dataset.attrs, detail=True)
+
+
+def _picked(axis: range, positions) -> range | list[int]:
+    """The part of the column axis to read: all of it, a window, or the positions picked."""
+    if positions is None:
+        return axis
+    if len(positions) == 0:
+        return axis[:0]
+    first, last = positions[0], positions[-1]
+    if last - first + 1 == len(positions):
+        return axis[first : last + 1]
+    return [axis[p] for p in positions]
 
 
 def _h5_index(part: range | list[int]) -> tuple[slice | list[int], bool]:
@@ -412,6 +417,9 @@ class UnsupportedTable(Table):
         self.columns = [posixpath.basename(name) or name]
         self.type_name = type_name
         self.dtypes = [type_name]
+
+    def sliced(self, text: str) -> Table:
+        raise InvalidParams(f"{self.where}: cannot slice a dataset of an {self.type_name}")
 
     def _read(self, start, stop, columns, plane) -> pd.DataFrame:
         import pandas as pd
