@@ -22,6 +22,7 @@ command! -nargs=+ -complete=customlist,vime#complete#compute VimeCompute
       \ call vime#compute(<q-args>)
 command! -nargs=1 VimeGoto call vime#goto(<q-args>)
 command! -nargs=+ VimePlane call vime#table#plane(<q-args>)
+command! -nargs=* VimeSlice call vime#table#slice(<q-args>)
 command! -nargs=1 -bang -complete=file VimeExport call vime#export(<q-args>, <bang>0)
 command! -nargs=0 VimeCancel call vime#cancel()
 command! -nargs=0 VimeClose call vime#close()

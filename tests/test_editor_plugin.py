@@ -447,3 +447,33 @@ let g:obs.progress = vime#statusline()
         "name": "/x",
     }
     assert observed["json"] == {"source": "/big", "assign": {"a": "v0 == 1"}}
+
+
+def test_slice_command_pages_a_numpy_slice_and_keeps_the_view_on_errors(editor, data_file):
+    observed = editor.run(
+        open_table(data_file, "/cube")
+        + """
+VimeSlice [1, :, 2:4]
+call Wait()
+let g:obs.sliced = [getline(1), getline(3), getline(4), getline(7), b:vime.slice]
+VimeSlice [-1, ::-2, 0]
+call Wait()
+let g:obs.column = [getline(1), getline(3), getline(4), getline(5)]
+VimeSlice [9, :, :]
+call Wait()
+let g:obs.kept = [getline(1), b:vime.slice]
+VimeSlice
+call Wait()
+let g:obs.whole = getline(1)
+"""
+    )
+    title, header, first, last, kept_slice = observed["sliced"]
+    assert "[4 rows x 2 cols]" in title and title.endswith("slice [1, :, 2:4]")
+    assert header.split() == ["0", "1"] and first.split() == ["0", "22", "23"]
+    assert last.split() == ["3", "37", "38"] and kept_slice == "[1, :, 2:4]"
+    title, header, first, second = observed["column"]
+    assert title.endswith("slice [2, 3::-2, 0]") and header.split() == ["cube"]
+    assert first.split() == ["0", "55"] and second.split() == ["1", "45"]
+    assert observed["kept"] == [title, "[-1, ::-2, 0]"], "a bad slice keeps the one on screen"
+    assert any("index 9 is out of range on axis 0" in line for line in observed["log"])
+    assert "slice" not in observed["whole"] and "plane [0]" in observed["whole"]

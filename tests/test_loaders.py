@@ -322,6 +322,46 @@ def test_unknown_table_names_table_and_file(opened, files):
         opened("generic").table("/nope")
 
 
+def test_a_table_is_found_without_walking_the_file(files, monkeypatch):
+    """A worker opens a file for one table: table(name) resolves that node alone."""
+    from vime.loaders import Source
+
+    sources = {key: open_source(str(files[key])) for key in ("generic", "links", "store")}
+    fresh = {}
+    try:
+        expected = {key: listing(source) for key, source in sources.items()}
+
+        def no_walk(*args):
+            raise AssertionError("the file was walked")
+
+        monkeypatch.setattr(Source, "_walk", no_walk)
+        fresh.update((key, open_source(str(files[key]))) for key in sources)
+        wanted = {
+            "generic": ["/matrix", "/strings/vlen_utf8", "/unix_time", "/with_time", "/scalar"],
+            "links": ["/soft", "/external", "/dangling", "/external_missing", "data/values"],
+            "store": ["/exp/rich", "/multi/fixed", "/series/table", "/empty"],
+        }
+        for key, names in wanted.items():
+            for name in names:
+                found = fresh[key].table(name)
+                listed = expected[key]["/" + name.lstrip("/")]
+                assert found.summary() == listed, name
+        monkeypatch.undo()
+        made = fresh["generic"].table("/matrix")
+        assert any(table is made for table in fresh["generic"].tables()), "the listing reuses it"
+        assert listing(fresh["generic"]) == expected["generic"]
+    finally:
+        for source in [*sources.values(), *fresh.values()]:
+            source.close()
+
+
+def test_a_group_is_not_a_table(opened, files):
+    with pytest.raises(
+        NoSuchTable, match=rf"{files['store']}: no table '/exp'; tables: /empty, /exp/"
+    ):
+        opened("store").table("/exp")
+
+
 def test_hidden_dataset_of_a_store_opens_by_path(opened):
     raw_table = opened("store").table("/exp/rich/table")
     assert raw_table.kind == "compound" and raw_table.rows == fx.ROWS

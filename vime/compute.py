@@ -139,16 +139,16 @@ def script_parts(script: str) -> tuple[str, str]:
 class Steps:
     """The checked row-wise steps of a plan: assign and query on one chunk."""
 
-    def __init__(self, plan: Plan, source_columns: list[str]):
+    def __init__(self, plan: Plan, source_columns: list[str], index_names=()):
         self.plan = plan
         available = list(source_columns)
         self.used: set[str] = set()
         for name, text in plan.assign.items():
-            self.used |= expressions.check(text, available, f"assign {name!r}")
+            self.used |= expressions.check(text, available, f"assign {name!r}", index_names)
             available.append(name)
         self.query_needs_assign = False
         if plan.query is not None:
-            used = expressions.check(plan.query, available, "query")
+            used = expressions.check(plan.query, available, "query", index_names)
             self.query_needs_assign = bool(used & set(plan.assign))
             self.used |= used
         self.used -= set(plan.assign)
@@ -395,11 +395,11 @@ def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return parts[0] if len(parts) == 1 else pd.concat(parts)
 
 
-def read_columns(plan: Plan, source_columns: list[str]) -> list[str] | None:
+def read_columns(plan: Plan, source_columns: list[str], index_names=()) -> list[str] | None:
     """The source columns a plan reads; None for all of them."""
     if plan.script or (plan.columns is None and not plan.aggregates):
         return None
-    steps = Steps(plan, source_columns)
+    steps = Steps(plan, source_columns, index_names)
     wanted = set(steps.used)
     if plan.aggregates:
         wanted |= set(Groups(plan.groupby, plan.agg).needed_columns)
@@ -415,14 +415,16 @@ def run_plan(
     sink,
     on_chunk: Callable[[int], None] = lambda rows: None,
     result_rows: int = CHUNK_ROWS,
+    index_names=(),
 ) -> None:
     """Run a plan over a source's chunks, appending the result to ``sink`` (``append(frame)``).
 
     A plain filter streams each chunk's rows to the sink; sorts, group-bys and
     scripts reduce first and write their (small) result at the end, in slices
     of ``result_rows``. ``on_chunk(rows_read)`` may raise to stop the run.
+    ``index_names``: the source's index levels, which query and assign may name.
     """
-    steps = Steps(plan, source_columns)
+    steps = Steps(plan, source_columns, index_names)
     reducer, keep = _reducer(plan, steps.columns_after, sink)
     for chunk in chunks:
         rows = len(chunk)

@@ -6,8 +6,9 @@ reach names of the caller's scope, so an expression such as
 expression from the editor is therefore parsed with Python's ``ast`` first,
 and only a small language is let through:
 
-* column names (plain, or quoted with backticks: ```my col` > 3``), ``index``,
-  the constants ``inf`` / ``Inf`` and literal numbers, strings, lists, tuples;
+* column names (plain, or quoted with backticks: ```my col` > 3``), the
+  index by its level names (``time``) or as ``index``, the constants
+  ``inf`` / ``Inf`` and literal numbers, strings, lists, tuples;
 * arithmetic, comparisons (``in`` / ``not in`` too), ``and`` / ``or`` / ``not``,
   ``&`` / ``|`` / ``~``;
 * the functions in FUNCTIONS (``sqrt(v0)``), a few column methods
@@ -34,6 +35,7 @@ from collections.abc import Iterable
 from pandas.core.computation.parsing import clean_column_name, tokenize_string
 
 from vime.errors import BadExpression, NoSuchColumn
+from vime.loaders.columns import fast_membership
 
 # pandas.eval's own math functions.
 # fmt: off
@@ -63,6 +65,7 @@ _OPERATORS = (
 )  # fmt: skip
 _CONSTANT_TYPES = (bool, int, float, complex, str, bytes, type(None))
 _MAX_LENGTH = 10_000
+_SUGGEST_FROM = 10_000  # more columns than this (a wide dataset): no "did you mean"
 
 # How a refused node is named in the error message.
 _REFUSED = {
@@ -84,10 +87,14 @@ _REFUSED = {
 }
 
 
-def check(text: str, columns: Iterable[str], what: str = "expression") -> set[str]:
+def check(
+    text: str, columns: Iterable[str], what: str = "expression", index_names: Iterable[str] = ()
+) -> set[str]:
     """Refuse anything but the small expression language; return the columns used.
 
-    ``what`` names the expression in messages (e.g. "query" or "assign 'power'").
+    ``what`` names the expression in messages (e.g. "query" or "assign 'power'");
+    ``index_names`` are the table's index levels, valid names that are not
+    columns to read (pandas binds them, and ``index``, to the index).
     """
     if not isinstance(text, str) or not text.strip():
         raise BadExpression(f"{what}: empty expression")
@@ -105,7 +112,7 @@ def check(text: str, columns: Iterable[str], what: str = "expression") -> set[st
         raise BadExpression(f"{what}: syntax error in {text!r}: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError):
         raise BadExpression(f"{what}: cannot parse {text!r}") from None
-    checker = _Checker(columns, what, re.findall(r"`([^`]*)`", text))
+    checker = _Checker(columns, what, re.findall(r"`([^`]*)`", text), index_names)
     for node in ast.walk(tree):  # the worst finding first, wherever it is
         if isinstance(node, ast.Attribute):
             checker.check_attribute_name(node.attr)
@@ -117,10 +124,11 @@ def check(text: str, columns: Iterable[str], what: str = "expression") -> set[st
 
 
 class _Checker:
-    def __init__(self, columns: Iterable[str], what: str, quoted: list[str]):
-        self.columns = sorted(columns)
-        self.identifiers = {clean_column_name(column): column for column in self.columns}
-        self.spelled = {clean_column_name(name): name for name in quoted}  # for messages
+    def __init__(self, columns: Iterable[str], what: str, quoted: list[str], index_names=()):
+        self.columns = columns
+        self.known = fast_membership(columns)
+        self.index_names = frozenset(index_names)
+        self.spelled = {clean_column_name(name): name for name in quoted}  # `my col` as written
         self.what = what
         self.used: set[str] = set()
 
@@ -163,22 +171,32 @@ class _Checker:
             self.refuse(f"the operator {type(op).__name__}")
 
     def visit_name(self, name: str) -> None:
-        column = self.identifiers.get(name)
+        column = self.column_named(name)
         if column is not None:
             self.used.add(column)
-        elif name in CONSTANT_NAMES:
+        elif name in CONSTANT_NAMES or self.spelled.get(name, name) in self.index_names:
             return
         elif name.startswith("__") or name in FUNCTIONS:
             self.refuse(f"the name {name!r}")
         else:
             raise NoSuchColumn(self.unknown_column_message(name))
 
+    def column_named(self, name: str) -> str | None:
+        """The column an identifier stands for: itself, or the backtick-quoted text it came from."""
+        for column in (self.spelled.get(name), name):
+            if column is not None and column in self.known:
+                return column
+        return None
+
     def unknown_column_message(self, name: str) -> str:
         column = self.spelled.get(name, name)
-        close = difflib.get_close_matches(column, self.columns, n=1)
+        columns = self.columns
+        many = len(columns) > _SUGGEST_FROM
+        close = [] if many else difflib.get_close_matches(column, columns, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        listed = ", ".join(self.columns[:20])
-        return f"{self.what}: no column {column!r} (columns: {listed}){hint}"
+        listed = ", ".join(list(columns[:20]) if many else sorted(columns)[:20])
+        index = ", ".join(sorted(self.index_names | {"index"}))
+        return f"{self.what}: no column {column!r} (columns: {listed}; index: {index}){hint}"
 
     def visit_call(self, node: ast.Call) -> None:
         func = node.func

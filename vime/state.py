@@ -88,9 +88,10 @@ class State:
 
         key = normalise_path(path)
         with self.lock:
-            source = loaders.open_source(key)
-            if key in self.sources:
-                self.sources.pop(key).close()
+            source = loaders.open_source(key)  # on failure, the files open stay as they are
+            previous = self.sources.pop(key, None)
+            if previous is not None:
+                previous.close()
             self.sources[key] = source
         self.current_path = key
         self.workers.start()  # in the background: the first heavy request finds it warm

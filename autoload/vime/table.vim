@@ -4,11 +4,12 @@
 " columns in display order, and where the cursor goes when the page arrives.
 
 function! vime#table#show(path, name) abort
-  " :edit! on a table keeps its page and plane.
+  " :edit! on a table keeps its page, plane and slice.
   let l:old = get(b:, 'vime', {})
   let l:same = get(l:old, 'path', '') ==# a:path && get(l:old, 'name', '') ==# a:name
   call vime#buffer#setup({'kind': 'table', 'path': a:path, 'name': a:name,
         \ 'start': l:same ? l:old.start : 0, 'plane': l:same ? l:old.plane : [],
+        \ 'slice': l:same ? get(l:old, 'slice', '') : '',
         \ 'count': max([1, get(g:, 'vime_page_rows', 100)]), 'rows': -1, 'stop': 0,
         \ 'columns': [], 'first_data_line': 0, 'cursor': 'top', 'ticket': 0})
   call vime#buffer#set_lines(bufnr('%'), ['loading ' . a:name . ' ...'])
@@ -23,6 +24,9 @@ function! vime#table#load(bufnr) abort
   if !empty(l:state.plane)
     let l:params.plane = l:state.plane
   endif
+  if !empty(l:state.slice)
+    let l:params.slice = l:state.slice
+  endif
   call vime#request(l:state.path, 'table', l:params,
         \ function('s:on_page', [a:bufnr, l:state.ticket]))
 endfunction
@@ -36,7 +40,21 @@ function! vime#table#plane(text) abort
     return
   endif
   let l:state.plane = map(split(a:text, '[, ]\+'), 'str2nr(v:val)')
+  let l:state.slice = ''
   let l:state.cursor = 'keep'
+  call vime#table#load(bufnr('%'))
+endfunction
+
+" :VimeSlice [0, :, 5:10]: numpy indexing of an N-D dataset, checked by the
+" backend; without an argument, back to the whole dataset.
+function! vime#table#slice(text) abort
+  let l:state = get(b:, 'vime', {})
+  if get(l:state, 'kind', '') !=# 'table'
+    call vime#error(':VimeSlice works in a table buffer')
+    return
+  endif
+  let [l:state.slice, l:state.plane] = [trim(a:text), []]
+  let [l:state.start, l:state.cursor] = [0, 'top']
   call vime#table#load(bufnr('%'))
 endfunction
 
@@ -110,7 +128,8 @@ function! s:on_page(bufnr, ticket, result) abort
     call vime#buffer#drawn(a:bufnr)
     return
   endif
-  let l:state.shown = {'start': a:result.start, 'plane': l:state.plane}
+  let l:state.shown = {'start': a:result.start, 'plane': l:state.plane,
+        \ 'slice': l:state.slice}
   let l:lines = split(a:result.content, "\n", 1)
   while len(l:lines) > 1 && empty(l:lines[-1])
     call remove(l:lines, -1)

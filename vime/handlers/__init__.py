@@ -59,6 +59,8 @@ METHODS: dict[str, Method] = {
             "col_start?": "first shown column of the window (default 0)",
             "col_count?": "columns in the window (default 50)",
             "plane?": "index of the 2-D plane of an N-D dataset, e.g. [0, 3]",
+            "slice?": "numpy basic indexing of an N-D dataset, e.g. '[0, :, 5:10]' (integers, "
+            "start:stop:step, negatives, ...); the result is at most 2-D",
             "fast?": "raw page via numpy, no DataFrame (default false)",
         },
     ),

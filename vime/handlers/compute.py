@@ -200,9 +200,11 @@ def run(state, params) -> dict:
     state.cleanup(result.temp)
     writer = StoreWriter(result.temp, results.RESULT_KEY)
     progress = Progress(state, params["job"], table.rows, started, Throttle())
-    columns = compute.read_columns(plan, list(table.columns))
+    source_columns, index = list(table.columns), table.index_names
+    columns = compute.read_columns(plan, source_columns, index)
     chunks = table.chunks(columns=columns, chunk_rows=compute.chunk_rows_setting())
-    compute.run_plan(plan, chunks, list(table.columns), writer, progress.chunk_done)
+    compute.run_plan(plan, chunks, source_columns, writer, progress.chunk_done,
+                     index_names=index)  # fmt: skip
     writer.close()
     meta = _table_meta(result.temp)
     provenance = _provenance(table, params, progress.rows_done, meta["rows"])

@@ -53,10 +53,14 @@ def cancel(state, params) -> dict:
 
 
 def installed_versions(names: tuple[str, ...]) -> dict:
-    """Versions from the packages' dist-info folder names, without importing them.
+    """Versions from the packages' metadata names on sys.path, without importing them.
 
-    Scanning sys.path is far cheaper than importing importlib.metadata, and
-    ``ping`` must answer fast; a package that is not installed maps to None.
+    pip writes ``name-1.0.dist-info`` folders; Debian's packages and older
+    setuptools write ``name-1.0.egg-info`` (a folder or a file, sometimes
+    ``name-1.0-py3.11.egg-info``). Scanning sys.path is far cheaper than
+    importing importlib.metadata, and ``ping`` must answer fast; a package
+    that is not installed maps to None. The first one found on sys.path wins,
+    as it is the one Python imports.
     """
     wanted = {name.lower(): name for name in names}
     found = dict.fromkeys(names)
@@ -66,10 +70,17 @@ def installed_versions(names: tuple[str, ...]) -> dict:
         except OSError:
             continue
         for entry in entries:
-            if not entry.endswith(".dist-info"):
-                continue
-            project, _, version = entry[: -len(".dist-info")].partition("-")
+            project, version = _metadata_name(entry)
             name = wanted.get(project.lower().replace("_", "-"))
             if name and found[name] is None:
                 found[name] = version
     return found
+
+
+def _metadata_name(entry: str) -> tuple[str, str]:
+    """('tabulate', '0.8.9') for 'tabulate-0.8.9.dist-info' or 'tabulate-0.8.9-py3.9.egg-info'."""
+    for suffix in (".dist-info", ".egg-info"):
+        if entry.endswith(suffix):
+            project, _, rest = entry[: -len(suffix)].partition("-")
+            return project, rest.partition("-")[0]
+    return "", ""

@@ -11,6 +11,7 @@ from vime.errors import InvalidParams
 
 DEFAULT_COUNT = 100
 DEFAULT_COL_COUNT = 50  # columns in a page: wide datasets are paged across too
+MAX_LISTED_COLUMNS = 10_000  # `columns` lists at most these (a wide dataset has millions)
 
 
 def open_file(state, params) -> dict:
@@ -36,48 +37,85 @@ def _listing(state, path) -> list[dict]:
 
 
 def table(state, params) -> dict:
-    from vime.loaders import format as fmt
-
     name = p.string(params, "name")
     path = p.string(params, "path", None)
     found = state.table(name, path)
     start, stop = _page_range(found, params)
     plane = p.int_list(params, "plane", None)
+    selection = p.string(params, "slice", None)
     with state.lock:
+        if selection is not None:
+            if plane is not None:
+                raise InvalidParams(f"{found.where}: give either 'plane' or 'slice', not both")
+            found = found.sliced(selection)
         if p.boolean(params, "fast", False):
-            col_start, col_stop = 0, len(found.columns)
-            raw = found.raw(start, stop, plane=plane)
-            start, stop = found.clamp(start, stop)
-            columns, dtypes = list(found.columns), list(found.dtypes)
-            content = fmt.raw_content(
-                found.name, found.rows, len(found.columns), start, stop, raw, plane or ()
-            )
+            page = _fast_page(found, params, start, stop, plane)
         else:
-            shown = _shown_columns(state, found, params)
-            col_start, col_stop = _column_window(found, params, len(shown))
-            columns = shown[col_start:col_stop]
-            frame = found.page(start, stop, columns=columns, plane=plane)
-            start, stop = found.clamp(start, stop)
-            dtypes = [str(dtype) for dtype in frame.dtypes]
-            content = fmt.page_content(
-                found.name, found.rows, len(found.columns), start, stop, frame, plane or ()
-            )
+            page = _page(state, found, params, start, stop, plane)
     state.last_table = (found.name, found.file)
-    result = {
-        "name": found.name,
-        "shape": [found.rows, len(found.columns)],
+    result = {"name": found.name, "shape": [found.rows, len(found.columns)], **page}
+    if selection is not None:
+        result["slice"] = found.selection.text
+        result["full_shape"] = list(found.shape)
+    elif found.plane_axes:
+        result["plane"] = list(found.check_plane(plane))
+        result["full_shape"] = list(found.shape)
+    return result
+
+
+def _page(state, found, params, start, stop, plane) -> dict:
+    """A page of the window of shown columns, as tabulate text."""
+    from vime.loaders import format as fmt
+
+    shown = _shown_columns(state, found, params)
+    col_start, col_stop = _column_window(found, params, len(shown))
+    columns = shown[col_start:col_stop]
+    frame = found.page(start, stop, columns=columns, plane=plane)
+    start, stop = found.clamp(start, stop)
+    cols, where = len(found.columns), _where_text(found, plane)
+    content = fmt.page_content(found.name, found.rows, cols, start, stop, frame, where)
+    dtypes = [str(dtype) for dtype in frame.dtypes]
+    return _page_fields(start, stop, col_start, col_stop, columns, dtypes, content)
+
+
+def _fast_page(found, params, start, stop, plane) -> dict:
+    """numpy's printing of the rows as stored: a 2-D view keeps its column window
+    (in stored order), records show every field."""
+    from vime.loaders import format as fmt
+
+    col_start, col_stop = _column_window(found, params, len(found.columns))
+    window = None
+    if found.raw_by_position:
+        window = range(col_start, col_stop)
+    else:
+        col_start, col_stop = 0, len(found.columns)
+    raw = found.raw(start, stop, plane=plane, columns=window)
+    start, stop = found.clamp(start, stop)
+    cols, where = len(found.columns), _where_text(found, plane)
+    content = fmt.raw_content(found.name, found.rows, cols, start, stop, raw, where)
+    columns, dtypes = found.columns[col_start:col_stop], found.dtypes[col_start:col_stop]
+    return _page_fields(start, stop, col_start, col_stop, columns, dtypes, content)
+
+
+def _page_fields(start, stop, col_start, col_stop, columns, dtypes, content) -> dict:
+    return {
         "start": start,
         "stop": stop,
         "col_start": col_start,
         "col_stop": col_stop,
-        "columns": columns,
-        "dtypes": dtypes,
+        "columns": list(columns),
+        "dtypes": list(dtypes),
         "content": content,
     }
+
+
+def _where_text(found, plane) -> str:
+    """What the title line adds after the rows: the plane or the slice shown."""
+    if found.selection is not None:
+        return f"slice {found.selection.text}"
     if found.plane_axes:
-        result["plane"] = list(found.check_plane(plane))
-        result["full_shape"] = list(found.shape)
-    return result
+        return f"plane {list(found.check_plane(plane))}"
+    return ""
 
 
 def _page_range(found, params) -> tuple[int, int]:
@@ -101,12 +139,29 @@ def _column_window(found, params, shown: int) -> tuple[int, int]:
     return col_start, min(shown, col_start + col_count)
 
 
-def _shown_columns(state, found, params) -> list[str]:
-    """The columns asked for, else the saved order (file tables only)."""
+def _shown_columns(state, found, params):
+    """The columns asked for, else the saved order (file tables only), index names left out.
+
+    A wide dataset's columns stay lazy (vime.loaders.columns): never a list of them all.
+    """
     asked = p.string_list(params, "columns", None)
     if asked is not None:
-        return found.select_columns(asked)
-    return state.config.merged(found.file, found.name, list(found.columns))
+        return found.data_columns(found.select_columns(asked))
+    if found.selection is not None:
+        return found.columns
+    return _saved_order(state.config, found.file, found)
+
+
+def _saved_order(config, key: str, found):
+    """The table's columns in the user's saved order, hidden ones left out."""
+    from vime.loaders.columns import Positions, Reordered
+
+    if not isinstance(found.columns, Positions):
+        return config.merged(key, found.name, list(found.columns))
+    entry = config.entry(key, found.name)
+    if not entry.get("order") and not entry.get("hidden"):
+        return found.columns
+    return Reordered(found.columns, entry.get("order", []), entry.get("hidden", []))
 
 
 def info(state, params) -> dict:
@@ -115,7 +170,17 @@ def info(state, params) -> dict:
     found = state.table(p.string(params, "name"), p.string(params, "path", None))
     with state.lock:
         storage = found.storage()
-    return describe.info(found, storage, state.locked_chunks)
+    total = found.rows * describe.passes(found)
+    done = 0
+
+    def read_chunks(chunks):
+        nonlocal done
+        for chunk in state.locked_chunks(chunks):
+            done += len(chunk)
+            state.progress(done, total, unit="rows")
+            yield chunk
+
+    return describe.info(found, storage, read_chunks, lock=state.lock)
 
 
 def columns(state, params) -> dict:
@@ -128,13 +193,28 @@ def columns(state, params) -> dict:
     key = found.file
     config = state.config
     if order is not None or hidden is not None:
-        config.save(key, found.name, list(found.columns), order=order, hidden=hidden)
-    entry = config.entry(key, found.name)
+        config.save(key, found.name, _saved_columns(config, key, found, order, hidden),
+                    order=order, hidden=hidden)  # fmt: skip
+    merged = _saved_order(config, key, found)
     return {
         "name": found.name,
-        "columns": config.merged(key, found.name, list(found.columns)),
-        "hidden": list(entry.get("hidden", [])),
+        "columns": list(merged[:MAX_LISTED_COLUMNS]),
+        "column_count": len(merged),
+        "hidden": list(config.entry(key, found.name).get("hidden", [])),
     }
+
+
+def _saved_columns(config, key, found, order, hidden) -> list[str]:
+    """The columns the config merges against: all of them, or for a wide dataset
+    only the ones named (the rest follow in order, never written out)."""
+    from vime.loaders.columns import Positions
+
+    if not isinstance(found.columns, Positions):
+        return list(found.columns)
+    entry = config.entry(key, found.name)
+    named = list(entry.get("order", []) if order is None else order)
+    named += entry.get("hidden", []) if hidden is None else hidden
+    return list(dict.fromkeys(named))
 
 
 def close(state, params) -> dict:

@@ -133,8 +133,13 @@ def _reader(state, table, x: str | None, ys: list[str], start: int, stop: int):
 
     kept = list(frames()) if stop - start <= KEEP_ROWS else None  # one read, both passes
 
+    def column(frame, name: str):
+        """A column, or the index when the name is the index's (frames keep it as their index)."""
+        level = table.index_level(name)
+        return frame[name] if level is None else frame.index.get_level_values(level).to_series()
+
     def read():
         for frame in frames() if kept is None else kept:
-            yield (frame[x] if x else None), [frame[y] for y in ys]
+            yield (column(frame, x) if x else None), [column(frame, y) for y in ys]
 
     return read

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 
 # Must be set before HDF5 opens a file: h5py passes locking=False for its own
@@ -67,67 +68,114 @@ def open_source(path: str) -> Source:
 
 
 class Source:
-    """An open file: its tables, listed once at open, read lazily."""
+    """An open file: its tables, read lazily.
+
+    Opening reads only the file's attributes. The whole file is walked on
+    the first ``tables()``; ``table(name)`` resolves one node without a walk
+    (a worker process opens the file for one table and needs it fast).
+    """
 
     def __init__(self, path: str, handle: h5py.File):
         self.path = path
         self.h5 = handle
         self.attrs = jsonable_attrs(handle.attrs)
         self._store = None
-        self._tables: dict[str, Table] = {}
-        self._walk(handle, "")
+        self._tables: dict[str, Table] = {}  # every table made so far, by name
+        self._listed: list[str] | None = None  # the listing's names, once walked
 
     # -- listing ---------------------------------------------------------------
-    def _walk(self, group: h5py.Group, prefix: str, seen: set | None = None) -> None:
-        seen = seen if seen is not None else {group.id}
+    def _walk(self, group: h5py.Group, prefix: str, seen: set) -> None:
         for key in group:
-            name = f"{prefix}/{key}"
+            name = f"{prefix}/{readable_name(key)}"
             try:
                 node = group[key]
             except Exception as exc:  # dangling soft link, missing external file
-                self._add(BrokenTable(name, self.path, _link_error(group, key, exc)))
+                self._list(name, BrokenTable(name, self.path, _link_error(group, key, exc)))
                 continue
             if isinstance(node, h5py.Dataset):
-                self._add_dataset(node, name)
+                if not _is_netcdf_dimension_only(node):
+                    self._list(name, node)
             elif isinstance(node, h5py.Group) and node.id not in seen:
                 seen.add(node.id)
                 if is_pandas_group(node):
-                    self._add_pandas(node, name)
+                    self._list(name, node)
                 else:
                     self._walk(node, name, seen)
 
-    def _add(self, table: Table) -> None:
-        self._tables[table.name] = table
+    def _list(self, name: str, found) -> None:
+        """List a table (or the node to make it from), reusing one ``table(name)`` made."""
+        if name not in self._tables:
+            self._tables[name] = found if isinstance(found, Table) else self._make(found, name)
+        self._listed.append(name)
 
-    def _add_dataset(self, dataset: h5py.Dataset, name: str) -> None:
-        if _is_netcdf_dimension_only(dataset):
-            return
+    def _make(self, node, name: str) -> Table:
+        if isinstance(node, h5py.Dataset):
+            return self._dataset(node, name)
+        return self._pandas(node, name)
+
+    def _dataset(self, dataset: h5py.Dataset, name: str) -> Table:
         try:
-            self._add(dataset_table(dataset, name, self.path))
+            return dataset_table(dataset, name, self.path)
         except Exception as exc:  # never let one odd dataset break the listing
             log.exception("%s:%s: cannot describe dataset", self.path, name)
-            self._add(BrokenTable(name, self.path, f"cannot describe: {exc}"))
+            return BrokenTable(name, self.path, f"cannot describe: {exc}")
 
-    def _add_pandas(self, group: h5py.Group, name: str) -> None:
+    def _pandas(self, group: h5py.Group, name: str) -> Table:
         try:
-            self._add(pandas_table(group, name, self))
+            return pandas_table(group, name, self)
         except Exception as exc:
             log.exception("%s:%s: cannot read the pandas metadata", self.path, name)
-            self._add(BrokenTable(name, self.path, f"unreadable pandas metadata: {exc}"))
+            return BrokenTable(name, self.path, f"unreadable pandas metadata: {exc}")
+
+    def _resolve(self, name: str) -> Table | None:
+        """The table at ``name`` found directly, None when no table is there."""
+        path = self._h5_path(name)
+        if path is None:
+            return None
+        try:
+            node = self.h5[path]
+        except Exception as exc:  # a link that does not resolve
+            return BrokenTable(name, self.path, _link_error(self.h5, path, exc))
+        if isinstance(node, h5py.Dataset) or is_pandas_group(node):
+            return self._make(node, name)  # datasets the listing hides too, e.g. in a store
+        return None
+
+    def _h5_path(self, name: str) -> str | bytes | None:
+        """The HDF5 path of a listed name: as written, or with its \\xNN escapes as bytes."""
+        for path in (name, _unescaped(name)):
+            if path is not None and self._has_link(path):
+                return path
+        return None
+
+    def _has_link(self, path: str | bytes) -> bool:
+        """Whether a link is at ``path``; h5py's ``get`` fails on names that are not UTF-8."""
+        raw = path if isinstance(path, bytes) else path.encode("utf-8")
+        prefix = b""
+        try:
+            for part in raw.strip(b"/").split(b"/"):  # every group on the way must exist
+                prefix += b"/" + part
+                if not part or not self.h5.id.links.exists(prefix):
+                    return False
+        except (KeyError, ValueError):
+            return False
+        return True
 
     # -- the Source interface ----------------------------------------------------
     def tables(self) -> list[Table]:
-        return list(self._tables.values())
+        if self._listed is None:
+            self._listed = []
+            self._walk(self.h5, "", {self.h5.id})
+        return [self._tables[name] for name in self._listed]
 
     def table(self, name: str) -> Table:
         key = name if name.startswith("/") else f"/{name}"
-        if key in self._tables:
-            return self._tables[key]
-        node = self.h5.get(key)
-        if isinstance(node, h5py.Dataset):  # a dataset the listing hides, e.g. inside a store
-            return dataset_table(node, key, self.path)
-        known = ", ".join(list(self._tables)[:10]) or "none"
-        raise NoSuchTable(f"{self.path}: no table {name!r}; tables: {known}")
+        if key not in self._tables:
+            found = self._resolve(key)
+            if found is None:
+                known = ", ".join(t.name for t in self.tables()[:10]) or "none"
+                raise NoSuchTable(f"{self.path}: no table {name!r}; tables: {known}")
+            self._tables[key] = found
+        return self._tables[key]
 
     def store(self):
         """The pandas HDFStore, opened read-only on first use."""
@@ -144,6 +192,26 @@ class Source:
             self._store.close()
             self._store = None
         self.h5.close()
+
+
+def readable_name(key: str | bytes) -> str:
+    """A link name as text: h5py gives bytes for a name that is not UTF-8.
+
+    Bad bytes are written as \\xNN, so that the name stays readable, plain
+    JSON for the editor, and distinct; ``table`` maps it back.
+    """
+    return key.decode("utf-8", "backslashreplace") if isinstance(key, bytes) else key
+
+
+def _unescaped(name: str) -> bytes | None:
+    """The bytes a name written by ``readable_name`` stands for; None without escapes."""
+    if "\\x" not in name:
+        return None
+    pieces = re.split(r"\\x([0-9a-f]{2})", name)
+    raw = bytearray()
+    for i, piece in enumerate(pieces):
+        raw += bytes([int(piece, 16)]) if i % 2 else piece.encode("utf-8")
+    return bytes(raw)
 
 
 def _is_netcdf_dimension_only(dataset: h5py.Dataset) -> bool:

@@ -1,8 +1,15 @@
 """The Table contract every loader implements.
 
 A table is a lazy view: its metadata (name, kind, shape, columns, dtypes,
-attrs) is cheap, and rows are read only through ``page``, ``raw`` and
-``chunks``, a slice at a time.
+attrs) is cheap, and rows are read only through ``page``, ``raw``,
+``chunks`` and ``arrays``, a slice at a time.
+
+The index is a column too: wherever a column is named, a pandas table's
+index levels are named by their own names (``Table.index_names``) and the
+index by ``index`` (row numbers for tables without one); a real column of the
+same name wins. ``page`` and ``chunks`` give frames whose index *is* that
+column (frames never repeat it as a data column); ``arrays`` gives its values
+under the name asked.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from vime.errors import InvalidParams, NoSuchColumn
+from vime.loaders.columns import distinct, fast_membership
 
 if TYPE_CHECKING:  # pandas is imported on the first read, not to list a file
     import numpy as np
@@ -25,7 +33,8 @@ class Table:
 
     ``name``: HDF5 path such as '/exp/results'; ``kind``: one of KINDS;
     ``rows``: rows of a page (for N-D datasets, rows of one plane);
-    ``columns``: display names; ``dtypes``: one string per column;
+    ``columns``: display names; ``dtypes``: one string per column (both
+    may be lazy sequences, see vime.loaders.columns, never copy them whole);
     ``shape``: the full shape; ``attrs``: JSON-able HDF5 attributes;
     ``file``: the file path (a compute result's is its source file's).
     """
@@ -39,6 +48,8 @@ class Table:
     attrs: dict
     file: str | None = None
     plane_axes: int = 0  # leading axes that ``plane`` indexes (N-D datasets)
+    raw_by_position: bool = False  # raw rows are arrays along the columns (2-D views)
+    selection = None  # the vime.slicing.Selection of a ``sliced`` view, else None
     # Names of the index levels of pandas tables, [] for row numbers. Wherever a
     # column is named (pages, queries, plots, sorts), these and "index" name the index.
     index_names: list[str] = []  # noqa: RUF012 - never mutated, only replaced
@@ -48,13 +59,26 @@ class Table:
     def page(self, start: int, stop: int, columns=None, plane=None) -> pd.DataFrame:
         """Rows [start, stop) as a DataFrame; only those rows are read."""
         start, stop = self.clamp(start, stop)
-        names = self.select_columns(columns)
+        names = self.data_columns(self.select_columns(columns))
         return self._read(start, stop, names, self.check_plane(plane))
 
-    def raw(self, start: int, stop: int, plane=None) -> np.ndarray:
-        """Rows [start, stop) as stored, without building a DataFrame."""
+    def raw(self, start: int, stop: int, plane=None, columns: range | None = None) -> np.ndarray:
+        """Rows [start, stop) as stored, without building a DataFrame.
+
+        ``columns``: a window of column positions, for tables whose raw rows
+        are arrays along the columns (``raw_by_position``).
+        """
         start, stop = self.clamp(start, stop)
-        return self._read_raw(start, stop, self.check_plane(plane))
+        plane = self.check_plane(plane)
+        if columns is None:
+            return self._read_raw(start, stop, plane)
+        if not self.raw_by_position:
+            raise InvalidParams(f"{self.where}: raw rows are records; they have no column window")
+        return self._read_raw(start, stop, plane, columns)
+
+    def sliced(self, text: str) -> Table:
+        """This table through numpy basic indexing (``[0, :, 5:10]``); N-D datasets only."""
+        raise InvalidParams(f"{self.where}: slice applies to h5py datasets, not to {self.kind}")
 
     def chunks(
         self,
@@ -66,7 +90,7 @@ class Table:
     ) -> Iterator[pd.DataFrame]:
         """Consecutive pages of at most ``chunk_rows`` rows, read one at a time."""
         start, stop = self.clamp(start, self.rows if stop is None else stop)
-        names = self.select_columns(columns)
+        names = self.data_columns(self.select_columns(columns))
         plane = self.check_plane(plane)
         for first in range(start, stop, max(1, chunk_rows)):
             yield self._read(first, min(stop, first + chunk_rows), names, plane)
@@ -84,11 +108,23 @@ class Table:
         Loaders that can read single fields override this to read only the
         named columns' bytes, without building a DataFrame.
         """
-        for frame in self.chunks(columns, start, stop, chunk_rows, plane):
-            yield {name: frame[name].to_numpy() for name in frame.columns}
+        names = self.select_columns(columns)
+        for frame in self.chunks(names, start, stop, chunk_rows, plane):
+            yield {name: self.column_values(frame, name) for name in names}
+
+    def column_values(self, frame: pd.DataFrame, name: str) -> np.ndarray:
+        """A column of a page or chunk as numpy values; an index name gives the index's."""
+        level = self.index_level(name)
+        if level is None:
+            return frame[name].to_numpy()
+        return frame.index.get_level_values(level).to_numpy()
 
     def storage(self) -> dict:
         return {"chunks": None, "compression": None, "filters": [], "bytes": None}
+
+    def info_attrs(self) -> dict:
+        """The attributes ``info`` shows: more of each than a listing, still bounded."""
+        return self.attrs
 
     def summary(self) -> dict:
         """The entry of this table in the `open` and `tables` listings."""
@@ -126,18 +162,43 @@ class Table:
         return start, max(start, min(stop, self.rows))
 
     def select_columns(self, columns) -> list[str]:
-        """Validate requested column names (None means all), keeping their order."""
+        """Validate requested column names (None means all), keeping their order.
+
+        Index names (see ``index_level``) are valid names.
+        """
         if columns is None:
             return list(self.columns)
-        known = set(self.columns)
-        missing = [c for c in columns if c not in known]
+        known = fast_membership(self.columns)
+        missing = [c for c in columns if c not in known and self.index_level(c) is None]
         if missing:
             raise NoSuchColumn(
                 f"{self.where}: no column {', '.join(map(repr, missing))}; "
                 f"columns are {', '.join(self.columns[:20])}"
                 + (", ..." if len(self.columns) > 20 else "")
+                + f"; the index is {self.index_label()}"
             )
         return list(columns)
+
+    def index_level(self, name) -> int | None:
+        """The index level a name stands for, None if it names a column or nothing.
+
+        A real column wins over an index of the same name; ``index`` names
+        the first level (the row numbers when the table has no index).
+        """
+        if name != "index" and name not in self.index_names:
+            return None  # the common case, decided without a look at the columns
+        if name in self.columns:
+            return None
+        return self.index_names.index(name) if name in self.index_names else 0
+
+    def data_columns(self, names: list[str]) -> list[str]:
+        """The names that are columns to read, without the index ones."""
+        return [name for name in names if self.index_level(name) is None]
+
+    def index_label(self) -> str:
+        """How messages name the index: 'time (or index)', 'index' for row numbers."""
+        named = [n for n in self.index_names if n != "index"]
+        return f"{', '.join(map(repr, named))} (or 'index')" if named else "'index'"
 
     def check_plane(self, plane) -> tuple:
         """The plane index of an N-D dataset; all zeros when not given."""
@@ -157,7 +218,6 @@ class Table:
         return tuple(plane)
 
 
-def summary_dtype(dtypes: list[str]) -> str:
+def summary_dtype(dtypes) -> str:
     """One dtype when all columns share it, else the distinct ones in order."""
-    distinct = list(dict.fromkeys(dtypes))
-    return distinct[0] if len(distinct) == 1 else ", ".join(distinct) if distinct else ""
+    return ", ".join(distinct(dtypes))

@@ -5,10 +5,16 @@ Count, mean, std, min and max are merged chunk by chunk; the quartiles need
 the values themselves, so the columns are read in batches whose values fit a
 fixed memory budget (exact, as pandas computes them). A column too big for
 the budget on its own gets its quartiles from an even sample, marked '≈'.
+
+A wide dataset has millions of columns: the reply and the text list the
+first ones and say how many more there are, and the summary covers the
+first DESCRIBED_COLUMNS numeric columns (saying so).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator
 
@@ -17,39 +23,71 @@ import pandas as pd
 from tabulate import tabulate
 
 from vime.loaders.base import Table
-from vime.loaders.format import title
+from vime.loaders.columns import Repeated, distinct
+from vime.loaders.format import escape_controls, title
 
 VALUES_BUDGET = 192 * 1024 * 1024  # bytes of column values held for the quartiles
 CHUNK_ROWS = 256 * 1024
 QUANTILES = (0.25, 0.5, 0.75)
 STATS = ("count", "mean", "std", "min", "25%", "50%", "75%", "max")
+LISTED_COLUMNS = 1000  # columns in the reply's list
+TEXT_COLUMNS = 200  # columns named in the text
+DESCRIBED_COLUMNS = 1000  # numeric columns in the summary
 
 ChunkReader = Callable[[Iterator], Iterable[pd.DataFrame]]
 
 
-def info(table: Table, storage: dict, read_chunks: ChunkReader) -> dict:
-    """The `info` result; ``read_chunks`` wraps the chunk iterator (with the lock)."""
-    columns = [{"name": n, "dtype": d} for n, d in zip(table.columns, table.dtypes, strict=True)]
+def info(table: Table, storage: dict, read_chunks: ChunkReader, lock=None) -> dict:
+    """The `info` result; ``read_chunks`` wraps the chunk iterator (with the lock),
+    and ``lock`` is held for the other reads."""
+    pairs = zip(table.columns[:LISTED_COLUMNS], table.dtypes[:LISTED_COLUMNS], strict=True)
+    with lock or contextlib.nullcontext():
+        index = index_summary(table)
+        attrs = table.info_attrs()
     summary = describe(table, read_chunks)
     return {
         "name": table.name,
         "shape": list(table.shape),
-        "columns": columns,
-        "attrs": table.attrs,
+        "columns": [{"name": n, "dtype": d} for n, d in pairs],
+        "column_count": len(table.columns),
+        "index": index,
+        "attrs": attrs,
         "storage": storage,
-        "content": info_text(table, storage, summary),
+        "content": info_text(table, storage, summary, index, attrs),
     }
 
 
-def numeric_columns(table: Table) -> list[str]:
-    return [c for c, d in zip(table.columns, table.dtypes, strict=True) if _is_numeric(d)]
+def numeric_columns(table: Table, limit: int | None = None) -> list[str]:
+    """The numeric columns in order, at most ``limit`` of them, found without a full scan."""
+    if isinstance(table.dtypes, Repeated):
+        return list(table.columns[:limit]) if _is_numeric(table.dtypes.value) else []
+    pairs = zip(table.columns, table.dtypes, strict=True)
+    return list(itertools.islice((c for c, d in pairs if _is_numeric(d)), limit))
 
 
 def _is_numeric(dtype: str) -> bool:
     try:
         return np.dtype(dtype).kind in "iuf"
-    except TypeError:
+    except (TypeError, ValueError):  # numpy 2 raises ValueError for 'str (ascii, fixed 8)'
         return False
+
+
+def index_summary(table: Table) -> list[dict]:
+    """Each index level with its dtype and first and last values (two one-row reads)."""
+    if table.rows == 0:
+        return []
+    first, last = table.page(0, 1, columns=[]), table.page(table.rows - 1, table.rows, columns=[])
+    levels = []
+    for level in range(first.index.nlevels):
+        values = first.index.get_level_values(level)
+        name = table.index_names[level] if level < len(table.index_names) else "index"
+        levels.append({
+            "name": name,
+            "dtype": str(values.dtype),
+            "first": str(values[0]),
+            "last": str(last.index.get_level_values(level)[0]),
+        })  # fmt: skip
+    return levels
 
 
 # -- the summary ----------------------------------------------------------------
@@ -104,7 +142,7 @@ class Running:
 
 def describe(table: Table, read_chunks: ChunkReader) -> pd.DataFrame:
     """One row per numeric column with the describe() statistics."""
-    names = numeric_columns(table)
+    names = numeric_columns(table, DESCRIBED_COLUMNS)
     rows = {}
     for batch, stride in _batches(names, table.rows):
         capacity = -(-table.rows // stride)
@@ -119,6 +157,11 @@ def describe(table: Table, read_chunks: ChunkReader) -> pd.DataFrame:
     return summary.astype({"count": "int64"})
 
 
+def passes(table: Table) -> int:
+    """How many times ``describe`` reads the rows: once per batch of columns."""
+    return len(_batches(numeric_columns(table, DESCRIBED_COLUMNS), table.rows))
+
+
 def _batches(names: list[str], rows: int) -> list[tuple[list[str], int]]:
     """Groups of columns whose values fit VALUES_BUDGET, with the sampling stride."""
     per_column = max(rows, 1) * 8
@@ -130,26 +173,52 @@ def _batches(names: list[str], rows: int) -> list[tuple[list[str], int]]:
 
 
 # -- the text ---------------------------------------------------------------------
-def info_text(table: Table, storage: dict, summary: pd.DataFrame) -> str:
+def info_text(table: Table, storage: dict, summary: pd.DataFrame, index, attrs) -> str:
     lines = [title(table.name, table.rows, len(table.columns))]
     lines.append(f"kind: {table.kind}    shape: {list(table.shape)}")
     if table.plane_axes:
-        lines.append(f"pages show the last two axes; summary of plane {[0] * table.plane_axes}")
+        lines.append(
+            f"pages show the last two axes (or any slice, e.g. [0, :, 5:10]); "
+            f"summary of plane {[0] * table.plane_axes}"
+        )
     lines.append(f"storage: {_storage_text(storage)}")
     if table.error:
         lines.append(f"error: {table.error}")
+    lines += ["", "index:"]
+    rows = [[i["name"], i["dtype"], f"{i['first']} … {i['last']}"] for i in index]
+    listed = tabulate(rows, ["name", "dtype", "range"], "plain", disable_numparse=True)
+    lines.append(_indent(listed) if rows else "  (no rows)")
     lines += ["", "columns:"]
-    column_rows = zip(table.columns, table.dtypes, strict=True)
-    names = tabulate(list(column_rows), ["name", "dtype"], "plain", disable_numparse=True)
-    lines.append(_indent(names))
+    lines += _column_lines(table)
     lines += ["", "attributes:"]
-    lines += [f"  {key}: {value}" for key, value in table.attrs.items()] or ["  (none)"]
-    lines += ["", "summary of the numeric columns (describe):"]
+    lines += [f"  {key}: {escape_controls(str(value))}" for key, value in attrs.items()]
+    lines += [] if attrs else ["  (none)"]
+    lines += ["", _summary_heading(table, summary)]
     if summary.empty:
         lines.append("  (no numeric columns)")
     else:
         lines.append(_indent(tabulate(summary, headers="keys", tablefmt="plain")))
     return "\n".join(lines)
+
+
+def _column_lines(table: Table) -> list[str]:
+    """The first TEXT_COLUMNS columns with their dtypes, then how many more."""
+    names = map(escape_controls, table.columns[:TEXT_COLUMNS])
+    pairs = list(zip(names, table.dtypes[:TEXT_COLUMNS], strict=True))
+    lines = [_indent(tabulate(pairs, ["name", "dtype"], "plain", disable_numparse=True))]
+    more = len(table.columns) - TEXT_COLUMNS
+    if more > 0:
+        kinds = ", ".join(distinct(table.dtypes[TEXT_COLUMNS:]))
+        last = escape_controls(table.columns[-1])
+        lines.append(f"  … and {more:,} more columns, the last {last} ({kinds})")
+    return lines
+
+
+def _summary_heading(table: Table, summary: pd.DataFrame) -> str:
+    numeric = len(summary)
+    if numeric == DESCRIBED_COLUMNS and len(table.columns) > numeric:
+        return f"summary of the first {numeric:,} numeric columns (describe):"
+    return "summary of the numeric columns (describe):"
 
 
 def _storage_text(storage: dict) -> str:

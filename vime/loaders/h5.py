@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 import h5py
 import numpy as np
 
-from vime.errors import ReadFailed
-from vime.loaders.base import Table
+from vime.errors import InvalidParams, ReadFailed
+from vime.loaders.base import CHUNK_ROWS, Table
+from vime.loaders.columns import Positions, Repeated
 from vime.loaders.convert import jsonable_attrs
 
 if TYPE_CHECKING:  # pandas is imported on the first read, not to list a file
@@ -148,14 +149,22 @@ def flatten_fields(dtype: np.dtype, prefix: tuple[str, ...] = ()) -> list[Column
 
 # -- the table ------------------------------------------------------------------
 class DatasetTable(Table):
-    """An h5py dataset of any supported type and rank."""
+    """An h5py dataset of any supported type and rank, or a slice of one.
 
-    def __init__(self, dataset: h5py.Dataset, name: str, file: str, fields=None):
+    Without a selection, rows run along the last axis of a compound dataset
+    and the second-to-last of an array; ``plane`` indexes the axes before
+    those. With a selection (``sliced``), the result's first axis is the
+    rows and its second the columns, and there is no plane.
+    """
+
+    def __init__(self, dataset: h5py.Dataset, name: str, file: str, fields=None, selection=None):
         self.dataset = dataset
         self.name = name
         self.file = file
         self.attrs = jsonable_attrs(dataset.attrs)
-        self.shape = list(dataset.shape or ())  # None for a null dataspace
+        self.shape = list(dataset.shape or ())  # the full shape; None for a null dataspace
+        self.selection = selection  # a vime.slicing.Selection, None for the whole dataset
+        self.view_shape = self.shape if selection is None else selection.shape
         self.compound = fields is not None or dataset.dtype.names is not None
         ndim = len(self.shape)
         self.kind = "scalar" if ndim == 0 else "compound" if self.compound else "dataset"
@@ -165,53 +174,92 @@ class DatasetTable(Table):
             self._array_layout(dataset.dtype, posixpath.basename(name) or name)
         if _is_pytables_bool(dataset):
             self._decode = _as_bool
-            self.dtypes = ["bool"] * len(self.columns)
+            self.dtypes = Repeated("bool", len(self.columns))
         self.rows = self._row_count()
+        self.raw_by_position = not self.compound and len(self.view_shape) >= 2
 
     def _compound_layout(self, fields: list[Column]) -> None:
         """One column per leaf field; rows run along the last axis."""
-        self.plane_axes = max(len(self.shape) - 1, 0)
+        self.plane_axes = 0 if self.selection else max(len(self.shape) - 1, 0)
         self.columns = [c.name for c in fields]
         self.dtypes = [c.dtype for c in fields]
         self._fields = {c.name: c for c in fields}
 
     def _array_layout(self, dtype: np.dtype, label: str) -> None:
-        """One column for 0-d and 1-D; columns '0'..'n-1' along the last axis otherwise."""
-        self.plane_axes = max(len(self.shape) - 2, 0)
+        """One column for 0-d and 1-D; columns '0'..'n-1' along the last axis otherwise.
+
+        Those are computed on demand (Positions): a wide axis has millions.
+        """
+        view = self.view_shape
+        self.plane_axes = 0 if self.selection else max(len(view) - 2, 0)
         self._decode, shown = decoder_for(dtype)
-        self.columns = [str(i) for i in range(self.shape[-1])] if len(self.shape) >= 2 else [label]
-        self.dtypes = [shown] * len(self.columns)
+        self.columns = Positions(view[-1]) if len(view) >= 2 else [label]
+        self.dtypes = Repeated(shown, len(self.columns))
 
     def _row_count(self) -> int:
-        ndim = len(self.shape)
+        view = self.view_shape
         if self.dataset.shape is None:
             return 0
-        if ndim == 0:
+        if not view:
             return 1
-        if self.compound or ndim == 1:
-            return self.shape[-1]
-        return self.shape[-2]
+        if self.compound or len(view) == 1:
+            return view[-1]
+        return view[-2]
+
+    def sliced(self, text: str) -> DatasetTable:
+        """This dataset through numpy basic indexing; see vime.slicing."""
+        from vime import slicing
+
+        max_axes = 1 if self.compound else 2  # a compound's fields are the columns
+        selection = slicing.resolve(slicing.parse(text), self.shape, max_axes, self.where)
+        return type(self)(self.dataset, self.name, self.file, selection=selection)
 
     # -- reading ------------------------------------------------------------
+    def _axes(self, plane: tuple) -> list[int | range]:
+        """Per axis of the dataset: a fixed index, or the range the view keeps."""
+        if self.selection is not None:
+            return self.selection.axes
+        return [*plane, *(range(size) for size in self.shape[len(plane) :])]
+
+    def _key(self, start, stop, plane, positions) -> tuple[tuple, list[int]]:
+        """The h5py selection of rows [start, stop), and the result axes to reverse.
+
+        The first kept axis is the rows, the second the columns (all of them,
+        or the increasing ``positions``). h5py reads only increasing
+        indexes, so a negative step is read forwards and reversed.
+        """
+        key, flips, kept = [], [], 0
+        for item in self._axes(plane):
+            if isinstance(item, int):
+                key.append(item)
+                continue
+            part = item[start:stop] if kept == 0 else _picked(item, positions)
+            index, flip = _h5_index(part)
+            key.append(index)
+            if flip:
+                flips.append(kept)
+            kept += 1
+        return tuple(key), flips
+
     def _read_records(self, start, stop, plane, fields=None, positions=None) -> np.ndarray:
         """The stored values of the slice, read under a clear error on failure.
 
         ``fields``: top-level compound fields to read; ``positions``: the
-        increasing column positions of a 2-D plane to read.
+        increasing column positions of a 2-D view to read.
         """
         ensure_filters(self.dataset)
         if self.dataset.shape is None:
             return np.empty((0,), dtype=self.dataset.dtype)
         source = self.dataset.fields(fields) if fields else self.dataset
-        selection = (*plane, slice(start, stop)) if self.shape else ()
-        if positions is not None:
-            selection = (*selection, positions)
+        key, flips = self._key(start, stop, plane, positions)
         try:
-            data = source[selection]
+            data = source[key]
         except (OSError, RuntimeError, TypeError, ValueError) as exc:
             reason = read_error(self.dataset, exc)
             raise ReadFailed(f"{self.where}: cannot read: {reason}") from None
-        if not self.shape:  # 0-d: a 1-row table
+        for axis in flips:
+            data = np.flip(data, axis)
+        if not self.view_shape:  # 0-d: a 1-row table
             data = np.asarray(data).reshape(1)[: stop - start]
         if fields and len(fields) == 1 and data.dtype.names is None:
             data = _as_records(data, fields[0])
@@ -220,22 +268,26 @@ class DatasetTable(Table):
     def _read(self, start, stop, columns, plane) -> pd.DataFrame:
         import pandas as pd
 
-        index = pd.RangeIndex(start, stop)
+        data = self._read_data(start, stop, columns, plane)
+        return pd.DataFrame(data, index=pd.RangeIndex(start, stop), columns=columns)
+
+    def _read_data(self, start, stop, columns, plane) -> dict[str, np.ndarray]:
+        """{column: decoded values} of rows [start, stop), reading only those columns."""
         if self.compound:
             wanted = [self._fields[c] for c in columns]
             top = list(dict.fromkeys(c.fields[0] for c in wanted if c.fields))
             records = self._read_records(start, stop, plane, fields=top)
-            data = {c.name: c.values(records) for c in wanted}
-        elif len(self.shape) <= 1:
+            return {c.name: c.values(records) for c in wanted}
+        if len(self.view_shape) <= 1:
             values = self._decode(self._read_records(start, stop, plane))
-            data = dict.fromkeys(columns, values)
-        else:
-            data = self._read_columns(start, stop, plane, columns)
-        return pd.DataFrame(data, index=index, columns=columns)
+            return dict.fromkeys(columns, values)
+        return self._read_columns(start, stop, plane, columns)
 
     def _read_columns(self, start, stop, plane, columns) -> dict:
-        """Columns of a 2-D plane; a few of many are read alone, saving I/O."""
+        """Columns of a 2-D view; a few of many are read alone, saving I/O."""
         wanted = sorted({int(c) for c in columns})
+        if not wanted:
+            return {}
         if len(wanted) * 2 > len(self.columns) or stop <= start:
             block = self._read_records(start, stop, plane)
             return {c: self._decode(block[:, int(c)]) for c in columns}
@@ -243,11 +295,49 @@ class DatasetTable(Table):
         where = {position: i for i, position in enumerate(wanted)}
         return {c: self._decode(block[:, where[int(c)]]) for c in columns}
 
-    def _read_raw(self, start, stop, plane) -> np.ndarray:
-        return self._read_records(start, stop, plane)
+    def arrays(self, columns=None, start=0, stop=None, chunk_rows=CHUNK_ROWS, plane=None):
+        """Only the named columns' bytes: compound fields, or column positions of a plane."""
+        start, stop = self.clamp(start, self.rows if stop is None else stop)
+        names = self.select_columns(columns)
+        read = self.data_columns(names)
+        plane = self.check_plane(plane)
+        for first in range(start, stop, max(1, chunk_rows)):
+            last = min(stop, first + chunk_rows)
+            data = self._read_data(first, last, read, plane)
+            yield {n: data[n] if n in data else np.arange(first, last) for n in names}
+
+    def _read_raw(self, start, stop, plane, columns=None) -> np.ndarray:
+        return self._read_records(start, stop, plane, positions=columns)
 
     def storage(self) -> dict:
         return dataset_storage(self.dataset)
+
+    def info_attrs(self) -> dict:
+        return jsonable_attrs(self.dataset.attrs, detail=True)
+
+
+def _picked(axis: range, positions) -> range | list[int]:
+    """The part of the column axis to read: all of it, a window, or the positions picked."""
+    if positions is None:
+        return axis
+    if len(positions) == 0:
+        return axis[:0]
+    first, last = positions[0], positions[-1]
+    if last - first + 1 == len(positions):
+        return axis[first : last + 1]
+    return [axis[p] for p in positions]
+
+
+def _h5_index(part: range | list[int]) -> tuple[slice | list[int], bool]:
+    """An h5py index for increasing or decreasing positions, and whether to reverse."""
+    if isinstance(part, list):
+        return (part[::-1], True) if part[0] > part[-1] else (part, False)
+    if len(part) == 0:
+        return slice(0, 0), False
+    flip = part.step < 0
+    if flip:
+        part = part[::-1]
+    return slice(part.start, part[-1] + 1, part.step), flip
 
 
 class PartialCompoundTable(DatasetTable):
@@ -270,6 +360,9 @@ class PartialCompoundTable(DatasetTable):
                 fields.append(Column.unreadable(member, unsupported_name(member_type)))
         self._readable = np.dtype(readable)
         super().__init__(dataset, name, file, fields=fields)
+
+    def sliced(self, text: str) -> DatasetTable:
+        raise InvalidParams(f"{self.where}: cannot slice a compound with members h5py cannot map")
 
     def _read_records(self, start, stop, plane, fields=None, positions=None) -> np.ndarray:
         ensure_filters(self.dataset)
@@ -325,6 +418,9 @@ class UnsupportedTable(Table):
         self.type_name = type_name
         self.dtypes = [type_name]
 
+    def sliced(self, text: str) -> Table:
+        raise InvalidParams(f"{self.where}: cannot slice a dataset of an {self.type_name}")
+
     def _read(self, start, stop, columns, plane) -> pd.DataFrame:
         import pandas as pd
 
@@ -333,6 +429,9 @@ class UnsupportedTable(Table):
 
     def storage(self) -> dict:
         return dataset_storage(self.dataset)
+
+    def info_attrs(self) -> dict:
+        return jsonable_attrs(self.dataset.attrs, detail=True)
 
 
 def _is_pytables_bool(dataset: h5py.Dataset) -> bool:

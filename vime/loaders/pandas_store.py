@@ -107,6 +107,9 @@ class PandasBase(Table):
         self._source = source
         self.attrs = jsonable_attrs(group.attrs, pandas=True)
 
+    def info_attrs(self) -> dict:
+        return jsonable_attrs(self.group.attrs, pandas=True, detail=True)
+
     def _layout(self) -> tuple[list[str], list[str]]:
         """Columns and dtypes from the attributes, else (odd or old files) from pandas."""
         try:
@@ -158,6 +161,7 @@ class PandasTable(PandasBase):
         self.table_dataset = group["table"]
         self.rows = int(self.table_dataset.shape[0])
         self.columns, self.dtypes = self._layout()
+        self.index_names = self._index_names()
         self.shape = [self.rows, len(self.columns)]
 
     def _columns_and_dtypes(self) -> tuple[list[str], list[str]]:
@@ -179,6 +183,16 @@ class PandasTable(PandasBase):
                 by_column[str(column)] = _shown_dtype(str(stored), meta, tz)
         return names, [by_column.get(c, "object") for c in names]
 
+    def _index_names(self) -> list[str]:
+        """The MultiIndex levels, or the index's name when the info attribute can tell."""
+        levels = attr_value(self.group.attrs, "levels")
+        if isinstance(levels, list):
+            return [str(level) for level in levels]
+        info = attr_value(self.group.attrs, "info")
+        index = info.get("index") if isinstance(info, dict) else None
+        name = index.get("index_name") if isinstance(index, dict) else None
+        return [] if name is None else [str(name)]
+
     def _read_raw(self, start, stop, plane) -> np.ndarray:
         ensure_filters(self.table_dataset)
         return self.table_dataset[start:stop]
@@ -197,6 +211,7 @@ class PandasFixed(PandasBase):
         self.series = attr_value(group.attrs, "pandas_type") == "series"
         self.rows = self._row_count()
         self.columns, self.dtypes = self._layout()
+        self.index_names = self._index_names()
         self.shape = [self.rows, len(self.columns)]
 
     def _row_count(self) -> int:
@@ -204,6 +219,16 @@ class PandasFixed(PandasBase):
         if attr_value(self.group.attrs, f"{axis}_variety") == "multi":
             return _stored_length(self.group[f"{axis}_label0"])
         return _stored_length(self.group[axis])
+
+    def _index_names(self) -> list[str]:
+        """The names of the index levels, from the 'name' attribute of their arrays."""
+        axis = "index" if self.series else "axis1"
+        if attr_value(self.group.attrs, f"{axis}_variety") == "multi":
+            count = int(attr_value(self.group.attrs, f"{axis}_nlevels", 0))
+            names = [attr_value(self.group[f"{axis}_level{i}"].attrs, "name") for i in range(count)]
+            return [f"level_{i}" if n is None else str(n) for i, n in enumerate(names)]
+        name = attr_value(self.group[axis].attrs, "name") if axis in self.group else None
+        return [] if name is None else [str(name)]
 
     def _columns_and_dtypes(self) -> tuple[list[str], list[str]]:
         if self.series:
