@@ -23,7 +23,7 @@ from vime.loaders.base import Table
 from vime.loaders.convert import jsonable_attrs
 from vime.loaders.detect import check_file
 from vime.loaders.h5 import BrokenTable, dataset_table
-from vime.loaders.pandas_store import is_pandas_group, pandas_table
+from vime.loaders.pandas_store import is_pandas_group, pandas_tables
 
 log = logging.getLogger("vime.loaders")
 STORE_CHUNK_CACHE = 1 << 20  # bytes of PyTables chunk cache per open store
@@ -34,26 +34,22 @@ __all__ = ["Source", "Table", "open_source", "warm_up"]
 def warm_up(source: Source) -> None:
     """Import the page readers in the background while the user looks at the listing.
 
-    Listing a file needs only h5py; the first page needs pandas (and PyTables
-    for pandas stores), which take half a second to import.
+    Listing a file needs only h5py; the first page needs pandas, which takes
+    half a second to import (pandas stores are read with h5py, not PyTables).
     """
     global _warming
     if _warming:
         return
     _warming = True
-    needs_pytables = any(t.kind.startswith("pandas") for t in source.tables())
-    threading.Thread(target=_import_readers, args=(needs_pytables,), daemon=True).start()
+    threading.Thread(target=_import_readers, daemon=True).start()
 
 
 _warming = False
 
 
-def _import_readers(needs_pytables: bool) -> None:
+def _import_readers() -> None:
     import pandas  # noqa: F401
     import tabulate  # noqa: F401
-
-    if needs_pytables:
-        import tables  # noqa: F401
 
 
 def open_source(path: str) -> Source:
@@ -110,10 +106,12 @@ class Source:
 
     def _add_pandas(self, group: h5py.Group, name: str) -> None:
         try:
-            self._add(pandas_table(group, name, self))
+            tables = pandas_tables(group, name, self)  # raw datasets if its pickles are unsafe
         except Exception as exc:
             log.exception("%s:%s: cannot read the pandas metadata", self.path, name)
-            self._add(BrokenTable(name, self.path, f"unreadable pandas metadata: {exc}"))
+            tables = [BrokenTable(name, self.path, f"unreadable pandas metadata: {exc}")]
+        for table in tables:
+            self._add(table)
 
     # -- the Source interface ----------------------------------------------------
     def tables(self) -> list[Table]:

@@ -138,6 +138,8 @@ def info_text(table: Table, storage: dict, summary: pd.DataFrame) -> str:
     lines.append(f"storage: {_storage_text(storage)}")
     if table.error:
         lines.append(f"error: {table.error}")
+    if table.warning:
+        lines.append(f"warning: {table.warning}")
     lines += ["", "columns:"]
     column_rows = zip(table.columns, table.dtypes, strict=True)
     names = tabulate(list(column_rows), ["name", "dtype"], "plain", disable_numparse=True)
