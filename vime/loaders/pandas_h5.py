@@ -30,6 +30,7 @@ section "h5py only" at the end, with a fallback for other clients.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -264,6 +265,23 @@ def categorical(codes: np.ndarray, categories, ordered: bool):
             categories = categories[~missing]
             codes = np.where(codes < 0, codes, remap[codes])
     return pd.Categorical.from_codes(codes, categories=categories, ordered=bool(ordered))
+
+
+@functools.cache
+def _using_str() -> bool:
+    """pandas' using_string_dtype(): strings are the str dtype (pandas 3), else object."""
+    import pandas as pd
+
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    try:  # pandas 2 could opt in
+        return bool(pd.get_option("future.infer_string"))
+    except KeyError:  # pandas before 2.1
+        return False
+
+
+def _string_index_dtype():
+    return "str" if _using_str() else None
 
 
 def _frequency(value):
@@ -545,7 +563,7 @@ class TableStore(StoreLayout):
             raise UnsupportedLayout("a period index")
         if kind == "string":
             values = decode_strings(raw, self.index_nan_rep, self.encoding, self.errors)
-            return pd.Index(values, name=name, dtype="str")
+            return pd.Index(values, name=name, dtype=_string_index_dtype())
         if kind not in ("integer", "float", "bool", "complex"):
             raise UnsupportedLayout(f"index kind {kind!r}")
         return pd.Index(raw, name=name)
@@ -656,7 +674,7 @@ class FixedStore(StoreLayout):
             columns, strings = self._block(name, items, start, stop)
             for label in asked:
                 data[label] = columns[items.index(label)]
-            as_string += asked if strings and not self.series else []
+            as_string += asked if strings and not self.series and _using_str() else []
         frame = pd.DataFrame({i: data[label] for i, label in enumerate(labels)}, index=index)
         if self.series or len(labels) != len(self.labels):
             frame.columns = pd.Index(labels)
@@ -772,7 +790,7 @@ class FixedStore(StoreLayout):
         if kind == "string":
             nan_rep = attr_value(attrs, "nan_rep", "nan") or None
             values = decode_strings(data, nan_rep, self.encoding, self.errors)
-            return pd.Index(values, dtype="str")
+            return pd.Index(values, dtype=_string_index_dtype())
         if kind not in ("integer", "float", "bool", "complex"):
             raise UnsupportedLayout(f"index kind {kind!r}")
         return pd.Index(np.asarray(data))
