@@ -6,6 +6,7 @@ pandas, h5py, PyTables and netCDF4 the way users' programs do.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import h5py
@@ -305,3 +306,90 @@ def bad_files(directory: Path) -> dict[str, Path]:
     files["truncated"].write_bytes(whole.read_bytes()[:3000])
     whole.unlink()
     return files
+
+
+# -- untrusted files: pickles that run code ---------------------------------------------------
+# Each key of untrusted_store() hides one payload where pandas or PyTables unpickles
+# with plain pickle. A payload touches marker_<key> in the marker folder and then
+# leaves the value it replaced, so that pandas reads the store as if nothing happened.
+UNTRUSTED = {
+    "table_attr": "a table store: its group attribute non_index_axes",
+    "table_column_attr": "a table store: the table's values_block_0_kind",
+    "table_categories_attr": "a table store: the group holding a categorical's categories",
+    "fixed_attr": "a fixed store: the column labels' name attribute",
+    "fixed_block": "a fixed store: its pickled str block (the data itself)",
+    "fallback_attr": "a store only pandas reads (a period column): its group's own note",
+    "index_attr": "a table store: PyTables' index of a column, which only PyTables reads",
+}
+
+
+def code_then(marker: Path, original: bytes) -> bytes:
+    """A pickle that runs ``touch marker`` and then loads ``original`` as if untouched.
+
+    Protocol 0 text (os.system, its argument, REDUCE, POP) followed by the
+    original protocol-0 pickle, as PyTables writes attributes.
+    """
+    command = f"touch {marker}".encode()
+    return b"cos\nsystem\n(V" + command + b"\ntR0" + original
+
+
+def code_then_binary(marker: Path, original: bytes) -> bytes:
+    """The same for a binary pickle (protocol 2 to 5): the payload runs first."""
+    command = f"touch {marker}".encode()
+    prefix = pickle.dumps(0, protocol=2)[:2]  # PROTO 2
+    call = b"cos\nsystem\n" + b"X" + len(command).to_bytes(4, "little") + command + b"\x85R0"
+    body = original[2:] if original[:1] == b"\x80" else original
+    return prefix + call + body
+
+
+def untrusted_store(directory: Path, markers: Path) -> Path:
+    """One pandas store per UNTRUSTED key, each with its payload, plus a clean /clean."""
+    path = directory / "untrusted.h5"
+    frame = pd.DataFrame(
+        {
+            "x": np.arange(6.0),
+            "label": [f"row{i}" for i in range(6)],
+            "colour": pd.Categorical(list("rgbrgb")),
+        },
+        index=pd.Index(np.arange(6) * 10, name="key"),
+    )
+    for key in ("table_attr", "table_column_attr", "table_categories_attr", "index_attr", "clean"):
+        frame.to_hdf(path, key=key, format="table", data_columns=["x"])
+    for key in ("fixed_attr", "fixed_block"):
+        frame.drop(columns="colour").to_hdf(path, key=key, format="fixed")
+    periods = frame.assign(month=pd.period_range("2024-01", periods=6, freq="M"))
+    periods.to_hdf(path, key="fallback_attr", format="table")
+    with h5py.File(path, "r+") as f:
+        _poison_attr(f["table_attr"], "non_index_axes", markers / "marker_table_attr")
+        _poison_attr(
+            f["table_column_attr/table"],
+            "values_block_0_kind",
+            markers / "marker_table_column_attr",
+        )
+        categories = f["table_categories_attr/meta"]
+        (holder,) = categories.values()
+        _poison_attr(holder["meta"], "info", markers / "marker_table_categories_attr")
+        _poison_attr(f["fixed_attr/axis0"], "name", markers / "marker_fixed_attr")
+        _poison_block(f["fixed_block"], markers / "marker_fixed_block")
+        index = f["index_attr/_i_table/x"]
+        index.attrs["TITLE"] = np.bytes_(pickle.dumps(index.attrs["TITLE"].decode(), 0))
+        _poison_attr(index, "TITLE", markers / "marker_index_attr")
+        f["fallback_attr"].attrs["note"] = np.bytes_(pickle.dumps("written by hand", 0))
+        _poison_attr(f["fallback_attr"], "note", markers / "marker_fallback_attr")
+    return path
+
+
+def _poison_attr(node, name: str, marker: Path) -> None:
+    original = bytes(node.attrs[name])
+    node.attrs[name] = np.bytes_(code_then(marker, original))
+
+
+def _poison_block(group, marker: Path) -> None:
+    """Rewrite the str block's one pickle (a PyTables VLArray row) in place."""
+    for key in group:
+        node = group[key]
+        if "PSEUDOATOM" in node.attrs:
+            original = node[0].tobytes()
+            node[0] = np.frombuffer(code_then_binary(marker, original), dtype=np.uint8)
+            return
+    raise AssertionError(f"{group.name} has no pickled block")

@@ -15,7 +15,8 @@ from tests.conftest import run_python
 from vime.errors import FileMissing, InvalidParams, NoSuchColumn, NoSuchTable, NotHDF5, ReadFailed
 from vime.loaders import describe, detect, open_source
 from vime.loaders import format as fmt
-from vime.loaders.pandas_store import attr_value
+from vime.loaders.pandas_h5 import attr_value
+from vime.unpickle import RefusedPickle
 
 
 @pytest.fixture(scope="module")
@@ -117,20 +118,29 @@ def test_pandas_pages_equal_pandas_slices(opened, files, key, start, stop):
     frames_equal(page, expected)
 
 
-def test_pandas_page_reads_only_the_rows_asked(opened, monkeypatch):
-    calls = []
-    original = pd.HDFStore.select
+def test_pandas_page_reads_only_the_rows_asked_with_h5py(opened, monkeypatch):
+    """Pages come from h5py reads of those rows; pandas' HDFStore is never asked."""
+    reads = []
+    original = h5py.Dataset.__getitem__
 
-    def spy(self, key, *args, **kwargs):
-        calls.append((key, kwargs.get("start"), kwargs.get("stop")))
-        return original(self, key, *args, **kwargs)
+    def spy(self, args, **kwargs):
+        reads.append((self.name, args))
+        return original(self, args, **kwargs)
 
-    monkeypatch.setattr(pd.HDFStore, "select", spy)
+    def refuse(*args, **kwargs):
+        raise AssertionError("HDFStore.select was called")
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", spy)
+    monkeypatch.setattr(pd.HDFStore, "select", refuse)
     store = opened("store")
     store.table("/exp/rich").page(150, 160)
     store.table("/exp/fixed").page(190, 195)
-    ours = [call for call in calls if "/meta/" not in call[0]]  # pandas reads categories itself
-    assert ours == [("/exp/rich", 150, 160), ("/exp/fixed", 190, 195)]
+    table_reads = [args for name, args in reads if name == "/exp/rich/table"]
+    assert table_reads and all(args[0] == slice(150, 160) for args in table_reads)
+    fixed = {name: args for name, args in reads if name.startswith("/exp/fixed/block")}
+    assert fixed["/exp/fixed/block0_values"] == slice(190, 195)
+    assert fixed["/exp/fixed/block4_values"] == 0  # the str block is one pickle, read whole
+    assert ("/exp/fixed/axis1", slice(190, 195)) in reads
 
 
 def test_categorical_datetime_and_timezones_show_as_pandas(opened):
@@ -177,10 +187,16 @@ def test_unpickling_pandas_attributes_refuses_code():
     class Attrs(dict):
         pass
 
-    evil = pickle.dumps(pickle.loads, protocol=0)  # any global is refused
-    attrs = Attrs(bad=np.bytes_(evil), good=np.bytes_(pickle.dumps(["a", 1], protocol=0)))
+    evil = pickle.dumps(pickle.loads, protocol=0)  # any global outside the list is refused
+    attrs = Attrs(
+        bad=np.bytes_(evil),
+        good=np.bytes_(pickle.dumps(["a", 1], protocol=0)),
+        text=np.bytes_(b"a sentence."),
+    )
     assert attr_value(attrs, "good") == ["a", 1]
-    assert isinstance(attr_value(attrs, "bad"), str)
+    assert attr_value(attrs, "text") == "a sentence."  # ends in '.', is no pickle: kept as text
+    with pytest.raises(RefusedPickle, match=r"refusing _?pickle\.loads"):
+        attr_value(attrs, "bad")
 
 
 # -- generic HDF5 ---------------------------------------------------------------------
@@ -618,21 +634,25 @@ def test_a_broken_dataset_does_not_break_the_listing(files, monkeypatch, caplog)
         source.close()
 
 
-def test_pandas_metadata_falls_back_to_pandas_when_unreadable(files, monkeypatch):
+def test_pandas_layout_unknown_to_the_reader_falls_back_to_pandas(files, monkeypatch, caplog):
     from vime.loaders import pandas_store
+    from vime.loaders.pandas_h5 import UnsupportedLayout
 
-    def unreadable(self):
-        raise ValueError("an attribute pickled by an old pandas")
+    def unknown(group):
+        raise UnsupportedLayout("a layout from the future")
 
-    for kind in (pandas_store.PandasTable, pandas_store.PandasFixed):
-        monkeypatch.setattr(kind, "_columns_and_dtypes", unreadable)
+    monkeypatch.setattr(pandas_store, "store_layout", unknown)
+    caplog.set_level(logging.INFO, logger="vime.loaders.pandas")
     source = open_source(str(files["store"]))
     try:
-        rich = source.table("/exp/rich")
+        rich = source.table("/exp/rich")  # tables are made on first use
         expected = pd.read_hdf(files["store"], "/exp/rich")
         assert rich.columns == list(expected.columns)
         assert rich.dtypes[5] == "category"
         assert source.table("/series/fixed").columns == ["speed"]
         assert source.table("/series/table").columns == ["values"]
+        assert source.table("/multi/table").index_names == ["letter", "number"]
+        frames_equal(rich.page(3, 9), expected.iloc[3:9])
+        assert "a layout from the future; pages come from pandas" in caplog.text
     finally:
         source.close()

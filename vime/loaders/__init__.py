@@ -24,7 +24,7 @@ from vime.loaders.base import Table
 from vime.loaders.convert import jsonable_attrs
 from vime.loaders.detect import check_file
 from vime.loaders.h5 import BrokenTable, dataset_table
-from vime.loaders.pandas_store import is_pandas_group, pandas_table
+from vime.loaders.pandas_store import is_pandas_group, pandas_tables
 
 log = logging.getLogger("vime.loaders")
 STORE_CHUNK_CACHE = 1 << 20  # bytes of PyTables chunk cache per open store
@@ -35,26 +35,22 @@ __all__ = ["Source", "Table", "open_source", "warm_up"]
 def warm_up(source: Source) -> None:
     """Import the page readers in the background while the user looks at the listing.
 
-    Listing a file needs only h5py; the first page needs pandas (and PyTables
-    for pandas stores), which take half a second to import.
+    Listing a file needs only h5py; the first page needs pandas, which takes
+    half a second to import (pandas stores are read with h5py, not PyTables).
     """
     global _warming
     if _warming:
         return
     _warming = True
-    needs_pytables = any(t.kind.startswith("pandas") for t in source.tables())
-    threading.Thread(target=_import_readers, args=(needs_pytables,), daemon=True).start()
+    threading.Thread(target=_import_readers, daemon=True).start()
 
 
 _warming = False
 
 
-def _import_readers(needs_pytables: bool) -> None:
+def _import_readers() -> None:
     import pandas  # noqa: F401
     import tabulate  # noqa: F401
-
-    if needs_pytables:
-        import tables  # noqa: F401
 
 
 def open_source(path: str) -> Source:
@@ -98,7 +94,7 @@ class Source:
             elif isinstance(node, h5py.Group) and node.id not in seen:
                 seen.add(node.id)
                 if is_pandas_group(node):
-                    self._list(name, node)
+                    self._list_pandas(node, name)
                 else:
                     self._walk(node, name, seen)
 
@@ -108,10 +104,17 @@ class Source:
             self._tables[name] = found if isinstance(found, Table) else self._make(found, name)
         self._listed.append(name)
 
-    def _make(self, node, name: str) -> Table:
+    def _list_pandas(self, group: h5py.Group, name: str) -> None:
+        """One pandas table, or the raw datasets of a group whose pickles are unsafe."""
+        for table in self._pandas(group, name):
+            self._listed.append(table.name)
+
+    def _make(self, node, name: str) -> Table | None:
+        """The table at a node; None for a pandas group shown raw (its datasets are tables)."""
         if isinstance(node, h5py.Dataset):
             return self._dataset(node, name)
-        return self._pandas(node, name)
+        self._pandas(node, name)
+        return self._tables.get(name)
 
     def _dataset(self, dataset: h5py.Dataset, name: str) -> Table:
         try:
@@ -120,24 +123,44 @@ class Source:
             log.exception("%s:%s: cannot describe dataset", self.path, name)
             return BrokenTable(name, self.path, f"cannot describe: {exc}")
 
-    def _pandas(self, group: h5py.Group, name: str) -> Table:
+    def _pandas(self, group: h5py.Group, name: str) -> list[Table]:
+        """Make (once) and keep the tables of a pandas group."""
         try:
-            return pandas_table(group, name, self)
+            tables = pandas_tables(group, name, self)  # raw datasets if its pickles are unsafe
         except Exception as exc:
             log.exception("%s:%s: cannot read the pandas metadata", self.path, name)
-            return BrokenTable(name, self.path, f"unreadable pandas metadata: {exc}")
+            tables = [BrokenTable(name, self.path, f"unreadable pandas metadata: {exc}")]
+        return [self._tables.setdefault(table.name, table) for table in tables]
 
     def _resolve(self, name: str) -> Table | None:
         """The table at ``name`` found directly, None when no table is there."""
         path = self._h5_path(name)
         if path is None:
             return None
+        inside = self._inside_pandas_group(name)
+        if inside is not None:
+            return inside
         try:
             node = self.h5[path]
         except Exception as exc:  # a link that does not resolve
             return BrokenTable(name, self.path, _link_error(self.h5, path, exc))
         if isinstance(node, h5py.Dataset) or is_pandas_group(node):
             return self._make(node, name)  # datasets the listing hides too, e.g. in a store
+        return None
+
+    def _inside_pandas_group(self, name: str) -> Table | None:
+        """A dataset of a pandas group shown raw (its pickles are unsafe) has the group's
+        warning: make the group's tables first, then look again."""
+        parts = name.strip("/").split("/")
+        for depth in range(1, len(parts)):
+            group_name = "/" + "/".join(parts[:depth])
+            group_path = self._h5_path(group_name)
+            if group_path is None or group_name in self._tables:
+                continue
+            group = self.h5[group_path]
+            if isinstance(group, h5py.Group) and is_pandas_group(group):
+                self._pandas(group, group_name)
+                return self._tables.get(name)
         return None
 
     def _h5_path(self, name: str) -> str | bytes | None:

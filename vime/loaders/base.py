@@ -54,6 +54,7 @@ class Table:
     # column is named (pages, queries, plots, sorts), these and "index" name the index.
     index_names: list[str] = []  # noqa: RUF012 - never mutated, only replaced
     error: str | None = None  # set when the table is listed but cannot be read
+    warning: str | None = None  # e.g. a pandas store shown raw: its pickles were refused
 
     # -- the contract ------------------------------------------------------
     def page(self, start: int, stop: int, columns=None, plane=None) -> pd.DataFrame:
@@ -139,6 +140,8 @@ class Table:
         }
         if self.error:
             entry["error"] = self.error
+        if self.warning:
+            entry["warning"] = self.warning
         return entry
 
     # -- for subclasses ----------------------------------------------------

@@ -184,6 +184,8 @@ def info_text(table: Table, storage: dict, summary: pd.DataFrame, index, attrs) 
     lines.append(f"storage: {_storage_text(storage)}")
     if table.error:
         lines.append(f"error: {table.error}")
+    if table.warning:
+        lines.append(f"warning: {table.warning}")
     lines += ["", "index:"]
     rows = [[i["name"], i["dtype"], f"{i['first']} … {i['last']}"] for i in index]
     listed = tabulate(rows, ["name", "dtype", "range"], "plain", disable_numparse=True)

@@ -1,132 +1,221 @@
-"""pandas HDFStore tables: metadata read with h5py, rows read with pandas.
+"""pandas HDFStore tables: listed from their attributes, read with h5py.
 
 Listing a file must be fast, so the pandas metadata (row count, columns,
 dtypes) comes from the attributes pandas writes, read with h5py without
-importing pandas or PyTables. Pages go through ``HDFStore.select`` with
-``start``/``stop``, which reads only those rows for both formats and gives
-exactly what pandas shows (categoricals, time zones, MultiIndex).
+importing pandas or PyTables. Pages, chunks and plot arrays are rebuilt by
+vime.loaders.pandas_h5 from the same HDF5 layout, equal to what
+``HDFStore.select`` gives. pandas itself reads only layouts that reader does
+not know, and only nodes whose pickles vime's restricted unpickler accepted
+(vime.loaders.pandas_safety): PyTables unpickles them with plain pickle.
 """
 
 from __future__ import annotations
 
-import datetime
-import io
 import logging
-import pickle
 import posixpath
-from typing import ClassVar
+from collections.abc import Iterator
 
 import h5py
 import numpy as np
 
-from vime.errors import ReadFailed
-from vime.loaders.base import Table
+from vime.errors import NoSuchColumn, ReadFailed, VimeError
+from vime.loaders.base import CHUNK_ROWS, Table
 from vime.loaders.convert import jsonable_attrs
-from vime.loaders.h5 import dataset_storage, ensure_filters
+from vime.loaders.h5 import BrokenTable, dataset_storage, dataset_table, ensure_filters
+from vime.loaders.pandas_h5 import (
+    Cached,
+    UnsupportedLayout,
+    attr_value,
+    is_object_array,
+    store_layout,
+    stored_length,
+)
+from vime.loaders.pandas_safety import (
+    UNSAFE,
+    is_index_container,
+    refused_attributes,
+    refused_object_arrays,
+)
 
 log = logging.getLogger("vime.loaders.pandas")
 
-
-# -- pandas attributes ---------------------------------------------------------
-class _SafeUnpickler(pickle.Unpickler):
-    """PyTables pickles list and dict attributes; load those, refuse any code.
-
-    Only plain containers, strings, numbers and the datetime time zones
-    pandas writes are accepted.
-    """
-
-    ALLOWED: ClassVar[dict] = {
-        ("datetime", "timezone"): datetime.timezone,
-        ("datetime", "timedelta"): datetime.timedelta,
-    }
-
-    def find_class(self, module, name):
-        try:
-            return self.ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(f"refusing {module}.{name}") from None
+__all__ = ["attr_value", "is_pandas_group", "pandas_table", "pandas_tables", "raw_tables"]
 
 
-def attr_value(attrs, key: str, default=None):
-    """A pandas attribute as Python: pickled values loaded, bytes decoded."""
-    if key not in attrs:
-        return default
-    value = attrs[key]
-    if isinstance(value, (bytes, np.bytes_)):
-        raw = bytes(value)
-        if raw.endswith(b".") and raw[:1] in (b"(", b"N", b"c", b"I", b"V", b"\x80"):
-            try:
-                return _SafeUnpickler(io.BytesIO(raw)).load()
-            except Exception:
-                pass
-        return raw.decode("utf-8", "replace")
-    if isinstance(value, h5py.Empty):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def is_pandas_group(group: h5py.Group) -> bool:
+def is_pandas_group(group) -> bool:
     return "pandas_type" in group.attrs
 
 
-def pandas_table(group: h5py.Group, name: str, source) -> Table:
+def pandas_tables(group, name: str, source) -> list[Table]:
+    """How a pandas group is listed: as one pandas table, or, when PyTables would
+    run one of its pickles, as the HDF5 datasets it is made of, with a warning."""
+    node = Cached.of(group)  # the check and the layout share one read of the attributes
+    refused = refused_attributes(node, indexes=False)
+    if refused:
+        log.warning("%s:%s: %s: %s", source.path, name, UNSAFE, "; ".join(refused))
+        return raw_tables(group, name, source.path, UNSAFE)
+    return [pandas_table(node, name, source)]
+
+
+def pandas_table(group, name: str, source) -> Table:
     """The right Table for a pandas group: table format or fixed format."""
     if "table_type" in group.attrs and "table" in group:
         return PandasTable(group, name, source)
     return PandasFixed(group, name, source)
 
 
-def _shown_dtype(dtype: str, meta, tz) -> str:
-    """The dtype pandas shows for a stored column."""
-    if meta == "category":
-        return "category"
-    if meta == "str" or dtype.startswith("bytes"):
-        return "str"
-    if tz is not None and dtype.startswith("datetime64"):
-        unit = dtype[len("datetime64[") : -1] or "ns"
-        return f"datetime64[{unit}, {_tz_name(tz)}]"
-    return dtype
+def raw_tables(group, name: str, file: str, warning: str) -> list[Table]:
+    """A pandas node shown as the HDF5 it is: each dataset under it, through h5py.
+
+    PyTables' index containers (``_i_table``) are its own bookkeeping and are
+    left out. Every table carries ``warning``.
+    """
+    tables = []
+    for key in group:
+        path = f"{name}/{key}"
+        try:
+            node = group[key]
+        except Exception as exc:  # a link that does not resolve
+            tables.append(BrokenTable(path, file, f"cannot open: {exc}"))
+            continue
+        if isinstance(node, h5py.Dataset):
+            tables.append(_raw_dataset(node, path, file))
+        elif not is_index_container(node):
+            tables += raw_tables(node, path, file, warning)
+    for table in tables:
+        table.warning = warning
+    return tables
 
 
-def _tz_name(tz) -> str:
-    if isinstance(tz, datetime.timezone):
-        return "UTC" if tz == datetime.timezone.utc else str(tz)
-    return str(tz)
+def _raw_dataset(dataset, name: str, file: str) -> Table:
+    try:
+        return dataset_table(dataset, name, file)
+    except Exception as exc:
+        log.exception("%s:%s: cannot describe dataset", file, name)
+        return BrokenTable(name, file, f"cannot describe: {exc}")
 
 
 # -- the tables -------------------------------------------------------------------
 class PandasBase(Table):
-    """What both formats share: the store handle, labels, page conversion."""
+    """What both formats share: the layout, the labels, the pandas fallback."""
 
-    def __init__(self, group: h5py.Group, name: str, source):
+    def __init__(self, group, name: str, source):
         self.group = group
         self.name = name
         self.file = source.path
         self._source = source
+        self._pandas_checked = False
         self.attrs = jsonable_attrs(group.attrs, pandas=True)
+        try:
+            self.layout = store_layout(group)
+        except UnsupportedLayout as exc:
+            log.info("%s: %s; pages come from pandas", self.where, exc)
+            self.layout = None
+        self.rows = self.layout.rows if self.layout else self._stored_rows()
+        if self.layout:
+            self._labels = {str(label): label for label in self.layout.labels}
+            self.columns = list(self._labels)
+            self.dtypes = list(self.layout.dtypes)
+            self.index_names = list(self.layout.index_names)
+        else:
+            self._labels = None
+            self.columns, self.dtypes, self.index_names = self._layout_from_pandas()
+        self.shape = [self.rows, len(self.columns)]
+
+    def _stored_rows(self) -> int:
+        raise NotImplementedError
 
     def info_attrs(self) -> dict:
         return jsonable_attrs(self.group.attrs, pandas=True, detail=True)
 
-    def _layout(self) -> tuple[list[str], list[str]]:
-        """Columns and dtypes from the attributes, else (odd or old files) from pandas."""
-        try:
-            return self._columns_and_dtypes()
-        except Exception as exc:
-            log.info("%s: metadata unreadable without pandas (%s); asking pandas", self.where, exc)
+    # -- reading ----------------------------------------------------------------------
+    def _read(self, start, stop, columns, plane):
+        if self.layout is not None:
+            try:
+                frame = self.layout.frame(start, stop, [self._labels[c] for c in columns])
+            except VimeError:
+                raise
+            except Exception as exc:  # a layout the reader does not know after all
+                self._give_up_layout(exc)
+            else:
+                frame.columns = columns
+                return frame
+        frame = self._as_frame(self._select(start, stop))
+        labels = {str(label): label for label in frame.columns}
+        frame = frame[[labels[c] for c in columns]]
+        frame.columns = columns
+        return frame
+
+    def _give_up_layout(self, exc: Exception) -> None:
+        if isinstance(exc, UnsupportedLayout):
+            log.info("%s: %s; pages come from pandas from now on", self.where, exc)
+        else:
+            log.exception("%s: the h5py reader failed; pages come from pandas", self.where)
+        self.layout = None
+
+    def arrays(
+        self,
+        columns=None,
+        start: int = 0,
+        stop: int | None = None,
+        chunk_rows: int = CHUNK_ROWS,
+        plane=None,
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """Only the named columns' fields (or block columns), as numpy; the index by name."""
+        names = list(self.columns) if columns is None else list(columns)
+        keys = [self._array_key(name) for name in names]
+        if self.layout is None:
+            yield from self._arrays_from_frames(names, keys, start, stop, chunk_rows)
+            return
+        labels = list(dict.fromkeys(self._labels[k] for k in keys if not isinstance(k, _Level)))
+        levels = list(dict.fromkeys(k.number for k in keys if isinstance(k, _Level)))
+        start, stop = self.clamp(start, self.rows if stop is None else stop)
+        for first in range(start, stop, max(1, chunk_rows)):
+            got = self.layout.arrays(labels, levels, first, min(stop, first + chunk_rows))
+            yield {
+                name: got[key.number if isinstance(key, _Level) else self._labels[key]]
+                for name, key in zip(names, keys, strict=True)
+            }
+
+    def _arrays_from_frames(self, names, keys, start, stop, chunk_rows):
+        """arrays() for layouts only pandas reads: through the pages, index included."""
+        columns = list(dict.fromkeys(k for k in keys if not isinstance(k, _Level)))
+        for frame in self.chunks(columns, start, stop, chunk_rows):
+            yield {
+                name: (
+                    frame.index.get_level_values(key.number).to_numpy()
+                    if isinstance(key, _Level)
+                    else frame[key].to_numpy()
+                )
+                for name, key in zip(names, keys, strict=True)
+            }
+
+    def _array_key(self, name: str):
+        """The column of that name, or the index level it (or 'index') stands for."""
+        if name in self.columns:
+            return name
+        if name in self.index_names:
+            return _Level(self.index_names.index(name))
+        if name == "index":
+            return _Level(0)
+        known = ", ".join([*self.columns[:20], *self.index_names])
+        raise NoSuchColumn(f"{self.where}: no column {name!r}; columns are {known}")
+
+    # -- pandas, for layouts the h5py reader does not know ----------------------------------
+    def _layout_from_pandas(self) -> tuple[list[str], list[str], list[str]]:
         import pandas as pd
 
-        sample = self._select(0, min(self.rows, 1))
-        if isinstance(sample, pd.Series):
-            sample = sample.to_frame(name="values" if sample.name is None else sample.name)
-        return [str(c) for c in sample.columns], [str(d) for d in sample.dtypes]
-
-    def _columns_and_dtypes(self) -> tuple[list[str], list[str]]:
-        raise NotImplementedError
+        sample = self._as_frame(self._select(0, min(self.rows, 1)))
+        names = [
+            (f"level_{i}" if n is None else str(n))
+            if isinstance(sample.index, pd.MultiIndex)
+            else ("index" if n is None else str(n))
+            for i, n in enumerate(sample.index.names)
+        ]
+        return [str(c) for c in sample.columns], [str(d) for d in sample.dtypes], names
 
     def _select(self, start: int, stop: int):
+        self._check_before_pandas()
         store = self._source.store()
         if self.rows == 0:  # pandas fails to slice its placeholder for empty arrays
             start = stop = None
@@ -135,20 +224,31 @@ class PandasBase(Table):
         except Exception as exc:
             raise ReadFailed(f"{self.where}: cannot read: {type(exc).__name__}: {exc}") from None
 
-    def _as_frame(self, data):
-        """A Series becomes a one-column frame named like our column."""
+    def _check_before_pandas(self) -> None:
+        """PyTables unpickles with plain pickle: check every pickle it will load first."""
+        if self._pandas_checked:
+            return
+        node = getattr(self.group, "node", self.group)  # read afresh, as PyTables will
+        refused = refused_attributes(node) + refused_object_arrays(node)
+        if refused:
+            raise ReadFailed(f"{self.where}: unsafe pickled data, not read: {refused[0]}")
+        self._pandas_checked = True
+
+    @staticmethod
+    def _as_frame(data):
+        """A Series becomes a one-column frame, named 'values' when it has no name."""
         import pandas as pd
 
         if isinstance(data, pd.Series):
-            return data.to_frame(name=self.columns[0])
+            return data.to_frame(name="values" if data.name is None else data.name)
         return data
 
-    def _read(self, start, stop, columns, plane):
-        frame = self._as_frame(self._select(start, stop))
-        labels = {str(label): label for label in frame.columns}
-        frame = frame[[labels[c] for c in columns]]
-        frame.columns = columns
-        return frame
+
+class _Level:
+    """An index level named where a column is expected."""
+
+    def __init__(self, number: int):
+        self.number = number
 
 
 class PandasTable(PandasBase):
@@ -157,31 +257,11 @@ class PandasTable(PandasBase):
     kind = "pandas-table"
 
     def __init__(self, group, name, source):
-        super().__init__(group, name, source)
         self.table_dataset = group["table"]
-        self.rows = int(self.table_dataset.shape[0])
-        self.columns, self.dtypes = self._layout()
-        self.index_names = self._index_names()
-        self.shape = [self.rows, len(self.columns)]
+        super().__init__(group, name, source)
 
-    def _columns_and_dtypes(self) -> tuple[list[str], list[str]]:
-        attrs = self.group.attrs
-        table_attrs = self.table_dataset.attrs
-        axes = attr_value(attrs, "non_index_axes")
-        if not (isinstance(axes, list) and axes and isinstance(axes[0][1], list)):
-            raise ValueError(f"non_index_axes is {axes!r}")
-        levels = attr_value(attrs, "levels")
-        index_levels = set(levels) if isinstance(levels, list) else set()
-        names = [str(c) for c in axes[0][1] if c not in index_levels]
-        info = attr_value(attrs, "info") or {}
-        by_column = {}
-        for block in attr_value(attrs, "values_cols") or []:
-            stored = attr_value(table_attrs, f"{block}_dtype", "")
-            meta = attr_value(table_attrs, f"{block}_meta")
-            tz = (info.get(block) or {}).get("tz") if isinstance(info, dict) else None
-            for column in attr_value(table_attrs, f"{block}_kind") or []:
-                by_column[str(column)] = _shown_dtype(str(stored), meta, tz)
-        return names, [by_column.get(c, "object") for c in names]
+    def _stored_rows(self) -> int:
+        return int(self.table_dataset.shape[0])
 
     def _index_names(self) -> list[str]:
         """The MultiIndex levels, or the index's name when the info attribute can tell."""
@@ -207,43 +287,16 @@ class PandasFixed(PandasBase):
     kind = "pandas-fixed"
 
     def __init__(self, group, name, source):
-        super().__init__(group, name, source)
         self.series = attr_value(group.attrs, "pandas_type") == "series"
-        self.rows = self._row_count()
-        self.columns, self.dtypes = self._layout()
-        self.index_names = self._index_names()
-        self.shape = [self.rows, len(self.columns)]
+        super().__init__(group, name, source)
 
-    def _row_count(self) -> int:
+    def _stored_rows(self) -> int:
         axis = "index" if self.series else "axis1"
         if attr_value(self.group.attrs, f"{axis}_variety") == "multi":
-            return _stored_length(self.group[f"{axis}_label0"])
-        return _stored_length(self.group[axis])
+            return stored_length(self.group[f"{axis}_label0"])
+        return stored_length(self.group[axis])
 
-    def _index_names(self) -> list[str]:
-        """The names of the index levels, from the 'name' attribute of their arrays."""
-        axis = "index" if self.series else "axis1"
-        if attr_value(self.group.attrs, f"{axis}_variety") == "multi":
-            count = int(attr_value(self.group.attrs, f"{axis}_nlevels", 0))
-            names = [attr_value(self.group[f"{axis}_level{i}"].attrs, "name") for i in range(count)]
-            return [f"level_{i}" if n is None else str(n) for i, n in enumerate(names)]
-        name = attr_value(self.group[axis].attrs, "name") if axis in self.group else None
-        return [] if name is None else [str(name)]
-
-    def _columns_and_dtypes(self) -> tuple[list[str], list[str]]:
-        if self.series:
-            name = attr_value(self.group.attrs, "name")
-            values = self.group["values"]
-            return [str(name) if name is not None else "values"], [_block_dtype(values)]
-        names = [_label(v) for v in self.group["axis0"][()]]
-        by_column = {}
-        for i in range(int(attr_value(self.group.attrs, "nblocks", 0))):
-            dtype = _block_dtype(self.group[f"block{i}_values"])
-            for item in self.group[f"block{i}_items"][()]:
-                by_column[_label(item)] = dtype
-        return names, [by_column.get(c, "object") for c in names]
-
-    def _blocks(self) -> list[h5py.Dataset]:
+    def _blocks(self) -> list:
         if self.series:
             return [self.group["values"]]
         count = int(attr_value(self.group.attrs, "nblocks", 0))
@@ -252,12 +305,13 @@ class PandasFixed(PandasBase):
     def _read_raw(self, start, stop, plane) -> np.ndarray:
         """The index and the block arrays as stored, when none is pickled objects."""
         axis = "index" if self.series else "axis1"
-        if axis not in self.group or any(b.dtype.kind == "O" for b in self._blocks()):
+        blocks = self._blocks()
+        if axis not in self.group or any(is_object_array(b) for b in blocks):
             return super()._read_raw(start, stop, plane)
-        parts = [self.group[axis], *self._blocks()]
+        parts = [self.group[axis], *blocks]
         for part in parts:
             ensure_filters(part)
-        names = [axis, *(posixpath.basename(b.name) for b in self._blocks())]
+        names = [axis, *(posixpath.basename(b.name) for b in blocks)]
         fields = [(n, d.dtype, d.shape[1:]) for n, d in zip(names, parts, strict=True)]
         records = np.empty(stop - start, dtype=fields)
         for name, part in zip(names, parts, strict=True):
@@ -273,26 +327,3 @@ class PandasFixed(PandasBase):
             "filters": first["filters"],
             "bytes": sum(part["bytes"] for part in parts),
         }
-
-
-def _stored_length(dataset: h5py.Dataset) -> int:
-    """pandas stores an empty array as one element plus a 'shape' attribute."""
-    shape = attr_value(dataset.attrs, "shape")
-    if shape is not None:
-        return int(np.asarray(shape).ravel()[0])
-    return int(dataset.shape[0])
-
-
-def _label(value) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _block_dtype(dataset: h5py.Dataset) -> str:
-    """The pandas dtype of a fixed-format block array."""
-    value_type = attr_value(dataset.attrs, "value_type")
-    if value_type is not None:
-        tz = attr_value(dataset.attrs, "tz")
-        return _shown_dtype(str(value_type), None, tz)
-    if dataset.id.get_type().get_class() == h5py.h5t.BITFIELD:
-        return "bool"  # PyTables stores bool as an 8-bit bitfield
-    return str(dataset.dtype)
