@@ -69,19 +69,26 @@ METHODS: dict[str, Method] = {
     "close": Method(data.close, "Close one file, or every file without path", {**PATH}),
     "plot": Method(
         plot.plot,
-        "A braille plot of columns as text",
+        "A braille plot or a heatmap of columns as text, with the cells to colour",
         {
             "name?": "table (default: the table paged last)",
             **PATH,
-            "x?": "x column name or position (default: row number)",
+            "x?": "x column name or position, or the index by its name or as 'index' "
+            "(default: row number)",
             "y?": "y column, or a list of them to overlay",
             "cols?": "[x, y], the seed's form",
-            "type?": "line | scatter | hist (default line)",
+            "type?": "line | scatter | hist | heat (default line); heat without x/y draws "
+            "the table (a plane) as a matrix, with x and y their 2-D histogram",
             "width?": "characters, labels included (default 72)",
             "height?": "lines, labels included (default 20)",
             "start?": "first row (default 0)",
             "stop?": "row after the last (default: all rows)",
+            "plane?": "index of the 2-D plane of an N-D dataset, e.g. [0, 3]",
             "bins?": "histogram bins (default: one per character column)",
+            "logx?": "log10 x axis (hist: the values); values <= 0 are dropped (default false)",
+            "logy?": "log10 y axis (hist: the counts); values <= 0 are dropped (default false)",
+            "reduce?": "heat: mean | max of the values a cell covers (default mean)",
+            "color?": "heat: colour cells (true, default) or draw braille dot density",
         },
     ),
     "compute_start": Method(

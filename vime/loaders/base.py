@@ -81,11 +81,26 @@ class Table:
     ) -> Iterator[dict[str, np.ndarray]]:
         """Like ``chunks``, as {column: values} numpy arrays, for the plot engine.
 
-        Loaders that can read single fields override this to read only the
-        named columns' bytes, without building a DataFrame.
+        Index levels are named by their names and by "index" (see
+        ``is_index_name``). Timezone-aware times come as wall-clock
+        datetime64, nullable numbers as float64 with NaN. Loaders that can
+        read single fields override this to read only the named columns'
+        bytes, without building a DataFrame.
         """
-        for frame in self.chunks(columns, start, stop, chunk_rows, plane):
-            yield {name: frame[name].to_numpy() for name in frame.columns}
+        wanted = list(self.columns) if columns is None else list(columns)
+        levels = [name for name in wanted if self.is_index_name(name)]
+        names = [name for name in wanted if name not in levels]
+        for frame in self.chunks(names, start, stop, chunk_rows, plane):
+            arrays = {name: plain_array(frame[name]) for name in names}
+            for name in levels:
+                arrays[name] = plain_array(_index_level(frame.index, name, self.index_names))
+            yield arrays
+
+    def is_index_name(self, name) -> bool:
+        """Whether a name names an index level: one of ``index_names``, or "index"
+        for the first level (the row number when there is no index). A column
+        of that name wins."""
+        return name not in self.columns and (name == "index" or name in self.index_names)
 
     def storage(self) -> dict:
         return {"chunks": None, "compression": None, "filters": [], "bytes": None}
@@ -155,6 +170,24 @@ class Table:
                     f"{self.where}: plane index {index} on axis {axis} is outside 0..{size - 1}"
                 )
         return tuple(plane)
+
+
+def plain_array(values) -> np.ndarray:
+    """A Series or an Index as a numpy array the plot engine can read."""
+    import numpy as np
+    import pandas as pd
+
+    values = pd.Series(values, copy=False)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_localize(None).to_numpy()
+    if not isinstance(values.dtype, np.dtype) and pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values.to_numpy()
+
+
+def _index_level(index, name: str, index_names: list[str]):
+    level = index_names.index(name) if name in index_names else 0
+    return index.get_level_values(level)
 
 
 def summary_dtype(dtypes: list[str]) -> str:
