@@ -706,3 +706,23 @@ def test_bad_sizes_and_bins_are_invalid_params():
         braille_plot(None, [1, 2], kind="hist", width=20, bins=500)
     with pytest.raises(InvalidParams, match="type"):
         braille_plot(None, [1, 2], kind="pie")
+
+
+def test_golden_log_histogram_bins_the_log_of_the_values():
+    values = np.array([-1.0, 0.0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000])
+
+    def read():
+        yield None, [values]
+
+    figure = plot_chunks(read, kind="hist", y_names=["v"], log_x=True, width=30, height=8, bins=3)
+    assert (figure.points, figure.dropped, figure.nonpositive) == (10, 2, 2)
+    assert figure.lines == [  # a decade per bin: 1 2 5 | 10 20 50 | 100 200 500 1000
+        "count                         ",
+        " 4┤⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⣿⣿⣿⣿⣿⣿⣿⣿⣿",
+        " 3┤⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣿⣿⣿⣿⣿⣿⣿⣿⣿",
+        " 2┤⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿",
+        " 1┤⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿",
+        " 0┤⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿",
+        "  └┬────────┬────────┬────────",
+        "   1        10      100      v",
+    ]

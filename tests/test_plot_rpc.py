@@ -565,3 +565,14 @@ def test_bad_heat_requests_name_the_problem(heat, params, code, words):
     result = heat.call("plot", **{"name": "/pairs", **params})
     assert result["ok"] is False and result["code"] == code, result
     assert all(word in result["error"] for word in words), result["error"]
+
+
+def test_timezone_aware_times_and_nullable_numbers_plot_as_wall_clock_and_floats():
+    times = pd.date_range("2024-06-01 22:00", periods=48, freq="h", tz="Europe/Paris")
+    counts = pd.array([1, None, *range(3, 49)], dtype="Int64")
+    frame = pd.DataFrame({"n": counts}, index=times.rename("time"))
+    result = handler.plot(
+        state_with(VirtualTable("tz", frame)), {"name": "tz", "x": "index", "y": "n"}
+    )
+    assert (result["points"], result["dropped"]) == (47, 1)
+    assert x_labels(result)[0] == "2024-06-02"  # wall-clock midnight, not UTC's
