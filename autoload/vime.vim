@@ -234,21 +234,14 @@ function! vime#info(name) abort
   call vime#view#load(l:bufnr)
 endfunction
 
-" :VimePlot {y[,y2...]} [x] [line|scatter|hist]
+" :VimePlot {y[,y2...]} [x] [line|scatter|hist|heat] [logx] [logy] [key=value ...]
 function! vime#plot(args) abort
   let l:words = split(a:args)
   let l:target = s:target('')
   if empty(l:words) || empty(l:target)
     return
   endif
-  let l:request = {'name': l:target.name, 'y': l:words[0] =~# ',' ? split(l:words[0], ',') : l:words[0]}
-  for l:word in l:words[1:]
-    let l:request[index(['line', 'scatter', 'hist'], l:word) >= 0 ? 'type' : 'x'] = l:word
-  endfor
-  let l:bufnr = vime#buffer#split('vime-plot://' . l:target.path . '/' . l:target.name,
-        \ {'kind': 'plot', 'path': l:target.path, 'name': l:target.name, 'request': l:request},
-        \ get(g:, 'vime_plot_height', max([12, &lines / 2])))
-  call vime#view#load(l:bufnr)
+  call vime#plot#show(l:target, vime#plot#request(l:words, l:target.name))
 endfunction
 
 function! vime#compute(args) abort

@@ -46,6 +46,8 @@ augroup END
 nnoremap <silent> <Plug>(vime-open) :<C-U>call vime#action('open')<CR>
 nnoremap <silent> <Plug>(vime-info) :<C-U>call vime#action('info')<CR>
 nnoremap <silent> <Plug>(vime-plot) :<C-U>call vime#action('plot')<CR>
+nnoremap <silent> <Plug>(vime-plot-column) :<C-U>call vime#plot#column()<CR>
+xnoremap <silent> <Plug>(vime-plot-rows) <Esc>:<C-U>call vime#plot#rows()<CR>
 nnoremap <silent> <Plug>(vime-compute) :<C-U>call vime#action('compute')<CR>
 nnoremap <silent> <Plug>(vime-refresh) :<C-U>call vime#action('refresh')<CR>
 nnoremap <silent> <Plug>(vime-next-page) :<C-U>call vime#action('next-page')<CR>

@@ -10,15 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vime.axes import Axis, format_numbers
 from vime.errors import InvalidParams, PlotFailed
 from vime.plot import (
-    Axis,
     BrailleCanvas,
     LineReducer,
+    PixelColumns,
     ScatterReducer,
     braille_plot,
-    format_numbers,
     plot_chunks,
+    segment_boundaries,
 )
 
 # -- canvas --------------------------------------------------------------------
@@ -210,11 +211,10 @@ def test_every_finite_point_lands_inside_the_canvas(pairs, pixels):
     y_axis = Axis(y.min(), y.max(), 4 * pixels)
     px, py = x_axis.pixel(x), y_axis.pixel(y)
     assert np.all((px >= 0) & (px < x_axis.pixels) & (py >= 0) & (py < y_axis.pixels))
-    for reducer_type in (ScatterReducer, LineReducer):
+    for reducer in (ScatterReducer(x_axis, y_axis), LineReducer(PixelColumns(x_axis))):
         canvas = BrailleCanvas(pixels, pixels)
-        reducer = reducer_type(x_axis, y_axis)
         reducer.add(x, y)
-        reducer.draw(canvas)
+        reducer.draw(canvas, y_axis)
         assert canvas.pixels[y_axis.pixels - 1 - py, px].all()
 
 
@@ -344,12 +344,12 @@ def test_line_reduction_equals_drawing_every_point(pairs, cuts, sort_x):
     x_axis, y_axis = Axis(x.min(), x.max(), 16), Axis(y.min(), y.max(), 12)
     reference = BrailleCanvas(8, 3)
     _every_point_reference(x, y, x_axis, y_axis, reference)
-    reduced, reducer = BrailleCanvas(8, 3), LineReducer(x_axis, y_axis)
+    reduced, reducer = BrailleCanvas(8, 3), LineReducer(PixelColumns(x_axis))
     start = 0
     for size in [*cuts, len(x)]:
         reducer.add(x[start : start + size], y[start : start + size])
         start += size
-    reducer.draw(reduced)
+    reducer.draw(reduced, y_axis)
     assert reduced.render() == reference.render()
 
 
@@ -376,6 +376,111 @@ def test_streaming_equals_in_memory(pairs, chunk, kind):
     name = "row" if x is None else "x"
     figure = plot_chunks(read, kind=kind, width=30, height=8, x_name=name, y_names=["y"])
     assert figure.lines == expected
+
+
+WIDTH = 16  # narrow: many points share a column, and y labels change the canvas width a lot
+
+
+def _chunked(x, ys, sizes):
+    """A reader over the arrays in chunks of the given sizes (cycled), counting its passes."""
+
+    def read():
+        read.passes += 1
+        start, turn = 0, 0
+        while start < len(ys[0]):
+            stop = start + sizes[turn % len(sizes)]
+            yield (None if x is None else x[start:stop]), [y[start:stop] for y in ys]
+            start, turn = stop, turn + 1
+
+    read.passes = 0
+    return read
+
+
+def _canvas_of(lines: list[str]) -> tuple[int, list[str]]:
+    """The gutter width and the braille cells of a plot's lines."""
+    gutter = lines[1].index("┤") if "┤" in lines[1] else lines[1].index("│")
+    return gutter, [line[gutter + 1 :] for line in lines[1:-2]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 200),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([0.0, 0.05, 0.4]),
+    st.sampled_from(["rows", "sorted", "shuffled", "reversed"]),
+    st.lists(st.integers(1, 40), min_size=1, max_size=6),
+    st.integers(1, 2),
+    st.sampled_from([1e-9, 1.0, 1e12]),
+)
+def test_one_pass_line_equals_drawing_every_point(rows, seed, holes, order, sizes, series, scale):
+    """Random data, chunk sizes and x order: one pass draws what every point drawn draws."""
+    rng = np.random.default_rng(seed)
+    ys = [np.cumsum(rng.normal(size=rows)) * scale for _ in range(series)]
+    x = np.round(rng.uniform(-30, 30, rows), 1)  # ties too
+    for values in [x, *ys]:
+        values[rng.random(rows) < holes] = np.nan
+    if order == "sorted":
+        x = np.sort(x)  # NaN go last
+    elif order == "reversed":
+        x = np.sort(x)[::-1]
+    elif order == "rows":
+        x = None
+    names = [f"y{i}" for i in range(series)]
+    size = {"width": WIDTH, "height": 9, "y_names": names, "x_name": "x"}
+    one = _chunked(x, ys, sizes)
+    hints = {"rows": len(ys[0])} if x is None else {"x_ends": (x[:1], x[-1:])}
+    two = _chunked(x, ys, sizes[::-1])
+    try:
+        figure = plot_chunks(one, **size, **hints)
+    except PlotFailed as failure:
+        with pytest.raises(PlotFailed, match=re.escape(failure.message)):
+            plot_chunks(two, **size)
+        return
+    assert figure == plot_chunks(two, **size)  # lines, counts and spans
+    # The definition: the x axis spans the finite x, the y axis the finite pairs;
+    # every point is mapped to a sub-pixel and joined to the next one in x order.
+    x_values = np.arange(len(ys[0]), dtype=float) if x is None else x
+    finite_x = x_values[np.isfinite(x_values)]
+    pairs = [np.isfinite(x_values) & np.isfinite(y) for y in ys]
+    y_all = np.concatenate([y[keep] for y, keep in zip(ys, pairs, strict=True)])
+    gutter, cells = _canvas_of(figure.lines)
+    canvas_cols = WIDTH - gutter - 1
+    x_axis = Axis(finite_x.min(), finite_x.max(), 2 * canvas_cols)
+    y_axis = Axis(y_all.min(), y_all.max(), 4 * 6)
+    reference = BrailleCanvas(canvas_cols, 6)
+    for y, keep in zip(ys, pairs, strict=True):
+        if keep.any():
+            _every_point_reference(x_values[keep], y[keep], x_axis, y_axis, reference)
+    assert cells == reference.render()
+    if x is None:
+        expected_passes = 1
+    else:
+        ends = x[[0, -1]]
+        extremes = np.isfinite(ends).all() and ends.min() == finite_x.min()
+        expected_passes = 1 if extremes and ends.max() == finite_x.max() else 2
+    assert one.passes == expected_passes
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(-1e300, 1e300),
+    st.floats(-1e300, 1e300),
+    st.lists(st.integers(2, 60), min_size=1, max_size=5),
+)
+def test_segment_boundaries_are_exactly_where_some_pixel_column_changes(a, b, widths):
+    lo, hi = min(a, b), max(a, b)
+    boundaries = segment_boundaries(lo, hi, widths)
+    assert np.all(np.diff(boundaries) > 0) and np.all((boundaries > lo) & (boundaries <= hi))
+    before = np.nextafter(boundaries, -np.inf)
+    starts = np.r_[lo, boundaries]
+    lasts = np.r_[before, hi]  # each segment's last float
+    changed = np.zeros(len(boundaries), dtype=bool)
+    for width in widths:
+        axis = Axis(lo, hi, width)
+        assert np.array_equal(axis.pixel(starts), axis.pixel(lasts))  # one column per segment
+        changed |= axis.pixel(boundaries) > axis.pixel(before)
+        assert len(np.unique(axis.pixel(starts))) == (width if lo < hi else 1)
+    assert changed.all()  # no boundary without a change
 
 
 def test_a_one_row_spike_in_many_rows_stays_visible_when_streamed():
@@ -458,19 +563,138 @@ def test_unplottable_data_fails_with_a_message(values, message):
         braille_plot(None, values, width=20, height=6)
 
 
-def test_constant_columns_fail_only_when_asked():
+def test_golden_constant_y_is_a_flat_line_in_the_middle_with_its_value():
     def read():
         yield np.array([1.0, 2.0]), [np.array([4.0, 4.0])]
 
-    with pytest.raises(PlotFailed, match="column 'v' is constant"):
-        plot_chunks(read, x_name="t", y_names=["v"], reject_constant=True)
+    assert plot_chunks(read, x_name="t", y_names=["v"], width=20, height=6).lines == [
+        "v                   ",
+        " │⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        "4┤⠤⠤⠤⠤⠤⠤⠤⠤⠤⠤⠤⠤⠤⠤⠤⠤⠤⠤",
+        " │⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        " └┬────────┬────────",
+        " 1.0      1.5      t",
+    ]
 
-    def read_constant_x():
-        yield np.array([1.0, 1.0]), [np.array([4.0, 5.0])]
 
-    with pytest.raises(PlotFailed, match="column 't' is constant"):
-        plot_chunks(read_constant_x, x_name="t", y_names=["v"], reject_constant=True)
-    assert len(plot_chunks(read, x_name="t", y_names=["v"]).lines) == 20
+def test_golden_constant_x_is_a_column_in_the_middle_with_its_value():
+    assert braille_plot([2.0, 2.0, 2.0], [1.0, 5.0, 3.0], kind="scatter", width=20, height=6) == [
+        "y                   ",
+        "4┤⠀⠀⠀⠀⠀⠀⠀⠀⠈⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        " │⠀⠀⠀⠀⠀⠀⠀⠀⠐⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        "2┤⠀⠀⠀⠀⠀⠀⠀⠀⢀⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        " └────────┬─────────",
+        "          2        x",
+    ]
+
+
+def test_golden_log_x_ticks_at_powers_of_ten():
+    assert braille_plot([1, 10, 100, 1000], [1, 2, 3, 4], log_x=True, width=24, height=6) == [
+        "y                       ",
+        "4┤⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⢀⣀⡠⠤⠒⠒⠉",
+        "2┤⠀⠀⠀⠀⠀⠀⢀⣀⡠⠤⠤⠒⠒⠊⠉⠁⠀⠀⠀⠀⠀⠀",
+        " │⣀⠤⠤⠒⠊⠉⠁⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        " └┬──────┬──────┬───────",
+        "  1      10    100     x",
+    ]
+
+
+def test_golden_log_y_ticks_at_powers_of_ten():
+    assert braille_plot(None, [0.5, 5, 50, 500, 5000], log_y=True, width=24, height=8) == [
+        "y                       ",
+        "1000┤⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⢀⡠⠔⠊",
+        "    │⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⢀⡠⠔⠊⠁⠀⠀⠀",
+        " 100┤⠀⠀⠀⠀⠀⠀⠀⣀⠤⠒⠊⠁⠀⠀⠀⠀⠀⠀⠀",
+        "  10┤⠀⠀⠀⢀⡠⠒⠉⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        "   1┤⡠⠔⠊⠁⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        "    └┬───┬────┬────┬────",
+        "     0   1    2    3 row",
+    ]
+
+
+def test_golden_log_counts_of_a_histogram():
+    values = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 100, 1000]  # 11 in the first bin, 1 in the last
+    assert braille_plot(None, values, kind="hist", log_y=True, width=20, height=8, bins=4) == [
+        "count               ",
+        "10┤⣿⣿⣿⣿⡇⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        "  │⣿⣿⣿⣿⡇⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        "  │⣿⣿⣿⣿⡇⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        "  │⣿⣿⣿⣿⡇⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀",
+        " 1┤⣿⣿⣿⣿⡇⠀⠀⠀⠀⠀⠀⠀⠀⣀⣀⣀⣀",
+        "  └────────┬────────",
+        "          500      y",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "labels"),
+    [
+        (1e-3, 1e6, ["0.01", "1", "100", "10000", "1e6"]),
+        (1e-12, 1e12, ["1e-10", "1e-5", "1", "100000", "1e10"]),
+        (2.5, 40, ["5", "10", "20"]),
+        (3, 7, ["3", "4", "5", "6", "7"]),
+    ],
+)
+def test_log_ticks_are_powers_of_ten_else_one_two_five_else_plain(lo, hi, labels):
+    lines = braille_plot(None, np.geomspace(lo, hi, 50), log_y=True, width=40, height=14)
+    shown = [line.split("┤")[0].strip() for line in lines if "┤" in line]
+    assert shown == labels[::-1]
+
+
+def test_log_axes_drop_values_at_or_below_zero_and_count_them():
+    def read():
+        yield (
+            np.array([0.0, 1, 2, 3, 4]),
+            [
+                np.array([-1.0, 0.0, 1, 10, 100]),
+                np.array([1.0, 2, np.nan, 8, 16]),
+            ],
+        )
+
+    figure = plot_chunks(read, x_name="x", y_names=["a", "b"], log_y=True, width=24, height=6)
+    assert (figure.points, figure.dropped, figure.nonpositive) == (7, 3, 2)
+    figure = plot_chunks(read, x_name="x", y_names=["a", "b"], log_x=True, width=24, height=6)
+    assert (figure.points, figure.dropped, figure.nonpositive) == (7, 3, 2)  # x = 0 twice
+    with pytest.raises(PlotFailed, match="'a' has no values > 0"):
+        plot_chunks(lambda: [(None, [np.array([-1.0, 0.0])])], y_names=["a"], log_y=True)
+    with pytest.raises(InvalidParams, match="logx needs numbers, and column 't' holds dates"):
+        times = pd.Series(pd.date_range("2024-01-01", periods=3))
+        plot_chunks(lambda: [(times, [np.ones(3)])], x_name="t", log_x=True)
+
+
+def test_golden_series_spans_colour_each_series_and_mark_shared_cells():
+    def read():
+        yield (
+            np.array([0.0, 1, 2, 3, 4]),
+            [
+                np.array([-1.0, 0.0, 1, 10, 100]),
+                np.array([1.0, 2, 4, 8, 16]),
+            ],
+        )
+
+    figure = plot_chunks(read, x_name="x", y_names=["a", "b"], log_y=True, width=24, height=6)
+    assert figure.lines == [
+        "a, b                    ",
+        "100┤⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⣀⠤⠒⠉",
+        " 10┤⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⢀⣀⡠⠴⠭⠒⠒⠊⠉",
+        "  1┤⣀⡠⠤⠤⠒⠒⠒⠊⠉⠉⡩⠕⠉⠀⠀⠀⠀⠀⠀⠀",
+        "   └┬────┬────┬───┬─────",
+        "    0    1    2   3    x",
+    ]
+    # (series, line, first column, column after the last); series 0: shared cells.
+    assert figure.spans == [
+        (1, 0, 0, 1),
+        (2, 0, 3, 4),
+        (1, 1, 20, 24),
+        (2, 2, 15, 17),
+        (0, 2, 17, 20),
+        (2, 2, 20, 24),
+        (2, 3, 4, 14),
+        (0, 3, 14, 16),
+        (1, 3, 16, 17),
+    ]
+    for series, line, start, end in figure.spans[2:]:
+        assert all(char != "⠀" for char in figure.lines[line][start:end]), (series, line)
 
 
 def test_bad_sizes_and_bins_are_invalid_params():
@@ -482,3 +706,23 @@ def test_bad_sizes_and_bins_are_invalid_params():
         braille_plot(None, [1, 2], kind="hist", width=20, bins=500)
     with pytest.raises(InvalidParams, match="type"):
         braille_plot(None, [1, 2], kind="pie")
+
+
+def test_golden_log_histogram_bins_the_log_of_the_values():
+    values = np.array([-1.0, 0.0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000])
+
+    def read():
+        yield None, [values]
+
+    figure = plot_chunks(read, kind="hist", y_names=["v"], log_x=True, width=30, height=8, bins=3)
+    assert (figure.points, figure.dropped, figure.nonpositive) == (10, 2, 2)
+    assert figure.lines == [  # a decade per bin: 1 2 5 | 10 20 50 | 100 200 500 1000
+        "count                         ",
+        " 4┤⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⠀⣿⣿⣿⣿⣿⣿⣿⣿⣿",
+        " 3┤⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣶⣿⣿⣿⣿⣿⣿⣿⣿⣿",
+        " 2┤⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿",
+        " 1┤⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿",
+        " 0┤⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿",
+        "  └┬────────┬────────┬────────",
+        "   1        10      100      v",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -12,6 +13,7 @@ from tests.frametable import FrameState, FrameTable
 from vime.errors import InvalidParams, NoSuchColumn, PlotFailed
 from vime.handlers import plot as handler
 from vime.plot import braille_plot
+from vime.state import State
 
 WIDTH, HEIGHT = 40, 10
 
@@ -52,20 +54,51 @@ def state_with(table) -> FrameState:
     return FrameState(table)
 
 
-def test_streamed_plot_equals_the_in_memory_plot(walk, monkeypatch):
+def test_a_sorted_x_is_plotted_in_one_pass_equal_to_the_in_memory_plot(walk, monkeypatch):
     monkeypatch.setattr(handler, "CHUNK_ROWS", 64)
     monkeypatch.setattr(handler, "KEEP_ROWS", 100)
     table = CountingTable("walk", walk)
+    state = state_with(table)
+    progress = []
+    state.progress = lambda done, total, unit: progress.append((done, total, unit))
     params = {"name": "walk", "x": "t", "y": "y", "width": WIDTH, "height": HEIGHT}
-    result = handler.plot(state_with(table), params)
+    result = handler.plot(state, params)
     assert canvas_of(result) == braille_plot(
         walk["t"], walk["y"], width=WIDTH, height=HEIGHT, x_name="t", y_name="y"
     )
-    assert max(table.chunk_sizes) == 64  # never the whole column at once
-    assert sum(table.chunk_sizes) == 2 * len(walk)  # a pass for the ranges, one to draw
+    # The first and the last x alone, then one pass: never the whole column at once.
+    assert table.chunk_sizes == [1, 1] + [64] * 15 + [40]
+    assert progress == [(min(64 * n, 1000), 1000, "rows") for n in range(1, 17)]
     assert (result["points"], result["dropped"]) == (998, 2)
     top_row = canvas_of(result)[1].split("│")[-1]
     assert len(top_row.replace("⠀", "")) == 1  # the one-row spike reaches the top
+
+
+def test_an_unsorted_x_reads_the_ranges_then_draws(walk, monkeypatch):
+    monkeypatch.setattr(handler, "CHUNK_ROWS", 64)
+    monkeypatch.setattr(handler, "KEEP_ROWS", 100)
+    shuffled = walk.sample(frac=1, random_state=3).reset_index(drop=True)
+    table = CountingTable("walk", shuffled)
+    state = state_with(table)
+    progress = []
+    state.progress = lambda done, total, unit: progress.append((done, total))
+    params = {"name": "walk", "x": "t", "y": "y", "width": WIDTH, "height": HEIGHT}
+    result = handler.plot(state, params)
+    assert canvas_of(result) == braille_plot(
+        walk["t"], walk["y"], width=WIDTH, height=HEIGHT, x_name="t", y_name="y"
+    )
+    assert table.chunk_sizes == [1, 1] + ([64] * 15 + [40]) * 2
+    assert progress[15:17] == [(1000, 1000), (1064, 2000)]  # the second pass doubles the total
+    assert progress[-1] == (2000, 2000)
+
+
+def test_a_line_against_row_numbers_takes_one_pass(walk, monkeypatch):
+    monkeypatch.setattr(handler, "CHUNK_ROWS", 300)
+    monkeypatch.setattr(handler, "KEEP_ROWS", 100)
+    table = CountingTable("walk", walk)
+    result = handler.plot(state_with(table), {"name": "walk", "y": ["y", "z"]})
+    assert table.chunk_sizes == [300, 300, 300, 100]
+    assert canvas_of(result) == braille_plot(None, [walk["y"], walk["z"]], y_name=["y", "z"])
 
 
 def test_a_short_range_is_read_once(walk, monkeypatch):
@@ -227,14 +260,21 @@ def test_nan_and_inf_pairs_are_dropped_and_counted(odd):
     assert result["ok"] and (result["points"], result["dropped"]) == (197, 3)
 
 
-@pytest.mark.parametrize(
-    ("column", "words"),
-    [("empty", ["'empty'", "no finite values"]), ("same", ["'same'", "constant", "4.5"])],
-)
-def test_all_nan_and_constant_columns_fail(odd, column, words):
-    result = odd.call("plot", name="/odd", y=column)
+def test_an_all_nan_column_fails(odd):
+    result = odd.call("plot", name="/odd", y="empty")
     assert result["ok"] is False and result["code"] == -32010
-    assert all(word in result["error"] for word in words), result["error"]
+    assert "'empty'" in result["error"] and "no finite values" in result["error"]
+
+
+def test_a_constant_column_is_a_flat_line_in_the_middle_with_its_value(odd):
+    result = odd.call("plot", name="/odd", y="same", width=WIDTH, height=HEIGHT)
+    assert result["ok"], result
+    lines = canvas_of(result)
+    flat = [i for i, line in enumerate(lines) if "⠤" in line]
+    assert len(flat) == 1 and lines[flat[0]].startswith("4.5┤")
+    assert set(lines[flat[0]].split("┤")[1]) == {"⠤"}
+    assert flat[0] in ((HEIGHT - 3) // 2, (HEIGHT - 3) // 2 + 1)  # the middle row
+    assert (result["points"], result["dropped"]) == (200, 0)
 
 
 def test_a_datetime_x_axis_shows_dates(odd):
@@ -249,3 +289,288 @@ def test_a_boolean_column_plots_as_zero_and_one(odd):
     assert result["ok"], result
     y_labels = [line.split("┤")[0].strip() for line in canvas_of(result) if "┤" in line]
     assert y_labels == ["1", "0"]
+
+
+# -- log axes, colours, the index, planes ----------------------------------------------
+
+
+def y_labels(result: dict) -> list[str]:
+    return [line.split("┤")[0].strip() for line in canvas_of(result) if "┤" in line]
+
+
+def x_labels(result: dict) -> list[str]:
+    return canvas_of(result)[-1].split()[:-1]  # the last word is the axis name
+
+
+def test_log_axes_have_powers_of_ten_and_count_what_they_drop(opened, pandas_file):
+    result = opened.call("plot", name="/data", y="n", logy=True, width=WIDTH, height=HEIGHT)
+    assert result["ok"], result
+    assert result["content"].startswith("Plot: n vs row  (/data)  dropped 1 ≤ 0\n")
+    assert (result["points"], result["dropped"], result["nonpositive"]) == (999, 1, 1)
+    assert y_labels(result) == ["100", "10", "1"]
+    result = opened.call("plot", name="/data", x="n", y="v1", logx=True, logy=True, width=60)
+    assert result["ok"], result
+    v1 = pd.read_hdf(pandas_file, "data")["v1"]
+    dropped = int(((v1 <= 0) | (v1.index == 0)).sum())  # n is the row number: n = 0 too
+    assert (result["nonpositive"], result["dropped"]) == (dropped, dropped)
+    assert f"dropped {dropped} ≤ 0" in result["content"].split("\n")[0]
+    assert x_labels(result) == ["1", "10", "100"]
+
+
+def test_log_of_dates_is_refused(odd):
+    result = odd.call("plot", name="/odd", x="when", y="holes", logx=True)
+    assert result["ok"] is False and result["code"] == -32602
+    assert "logx" in result["error"] and "'when' holds dates" in result["error"]
+
+
+def test_overlaid_series_come_with_the_cells_each_one_owns(opened):
+    result = opened.call("plot", name="/data", y=["n", "v1"], width=WIDTH, height=HEIGHT)
+    assert result["ok"], result
+    lines = result["content"].split("\n")
+    spans = result["spans"]
+    assert spans[:2] == [
+        {"series": 1, "line": 2, "col_start": 0, "col_end": 1},
+        {"series": 2, "line": 2, "col_start": 3, "col_end": 5},
+    ]
+    assert lines[2][0:1] == "n" and lines[2][3:5] == "v1"
+    cells = spans[2:]
+    assert {span["series"] for span in cells} == {0, 1, 2}
+    covered = set()
+    for span in cells:
+        text = lines[span["line"]][span["col_start"] : span["col_end"]]
+        assert text and all("⠁" <= char <= "⣿" for char in text), span
+        covered |= {(span["line"], col) for col in range(span["col_start"], span["col_end"])}
+    lit = {
+        (row, col)
+        for row, line in enumerate(lines[3:-2], 3)
+        for col, char in enumerate(line)
+        if "⠁" <= char <= "⣿"
+    }
+    assert covered == lit  # every lit cell, and only those, belongs to a series or to several
+    for earlier, later in itertools.pairwise(cells):  # coalesced, in reading order
+        assert (earlier["line"], earlier["col_end"]) <= (later["line"], later["col_start"])
+        if earlier["line"] == later["line"] and earlier["col_end"] == later["col_start"]:
+            assert earlier["series"] != later["series"]
+
+
+@pytest.fixture
+def timed_file(tmp_path):
+    """A pandas table indexed by hourly times, and one indexed by days."""
+    path = tmp_path / "timed.h5"
+    hours = pd.date_range("2024-03-01", periods=72, freq="h", name="time")
+    frame = pd.DataFrame({"level": np.sin(np.arange(72) / 6)}, index=hours)
+    frame.to_hdf(path, key="hourly", format="table")
+    days = pd.date_range("2023-01-01", periods=600, freq="D", name="day")
+    pd.DataFrame({"level": np.arange(600.0)}, index=days).to_hdf(path, key="daily", format="table")
+    return path
+
+
+def test_the_index_is_an_x_axis_with_calendar_ticks(rpc, timed_file):
+    rpc.opened(timed_file)
+    result = rpc.call("plot", name="/hourly", x="index", y="level", width=72, height=HEIGHT)
+    assert result["ok"], result
+    assert result["x"] == "index" and result["content"].startswith("Plot: level vs index")
+    assert x_labels(result) == ["2024-03-01", "2024-03-02", "2024-03-03"]  # days at midnight
+    result = rpc.call("plot", name="/hourly", x="index", y="level", width=150, height=HEIGHT)
+    labels = " ".join(x_labels(result))
+    assert labels == (
+        "2024-03-01 00:00 12:00 2024-03-02 00:00 12:00 2024-03-03 00:00 12:00"
+    )  # the date where it changes
+    result = rpc.call("plot", name="/daily", x="index", y="level", width=72, height=HEIGHT)
+    labels = canvas_of(result)[-1].split()[:-1]
+    assert labels and all(re.fullmatch(r"\d{4}-(01|04|07|10)", label) for label in labels)
+
+
+def test_an_index_level_is_named_by_its_name(walk):
+    walk = walk.set_index(pd.date_range("2024-01-01", periods=1000, freq="min", name="time"))
+    table = FrameTable("walk", walk)
+    table.index_names = ["time"]
+    state = state_with(table)
+    by_name = handler.plot(state, {"name": "walk", "x": "time", "y": "y"})
+    as_index = handler.plot(state, {"name": "walk", "x": "index", "y": "y"})
+    assert canvas_of(by_name)[:-1] == canvas_of(as_index)[:-1]
+    assert by_name["x"] == "time" and "2024-01-01" in canvas_of(by_name)[-1]
+    with pytest.raises(NoSuchColumn, match="no column 'when'"):
+        handler.plot(state, {"name": "walk", "x": "when", "y": "y"})
+
+
+@pytest.fixture
+def cube_file(tmp_path):
+    import h5py
+
+    path = tmp_path / "cube.h5"
+    with h5py.File(path, "w") as handle:
+        handle["cube"] = np.arange(60, dtype="int32").reshape(3, 4, 5)
+    return path
+
+
+def test_a_plane_of_a_cube_plots_its_columns(rpc, cube_file):
+    rpc.opened(cube_file)
+    result = rpc.call("plot", name="/cube", y="2", plane=[1], width=WIDTH, height=HEIGHT)
+    assert result["ok"], result
+    assert result["content"].startswith("Plot: 2 vs row  (/cube plane [1])")
+    assert result["points"] == 4  # cube[1, :, 2] = 22, 27, 32, 37
+    labels = [float(label) for label in y_labels(result)]
+    assert min(labels) >= 22 and max(labels) <= 37
+    result = rpc.call("plot", name="/cube", y="2", plane=[7])
+    assert result["ok"] is False and result["code"] == -32602 and "plane" in result["error"]
+
+
+# -- heatmaps ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def heat_file(tmp_path):
+    """A cube, a large float32 plane and a pandas table with a text column."""
+    import h5py
+
+    path = tmp_path / "heat.h5"
+    rng = np.random.default_rng(8)
+    with h5py.File(path, "w") as handle:
+        handle["cube"] = np.arange(3 * 40 * 60, dtype="float32").reshape(3, 40, 60)
+        handle["big"] = rng.random((1500, 1200), dtype=np.float32)
+    frame = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})
+    frame.to_hdf(path, key="pairs", format="table")
+    frame.assign(label="x").to_hdf(path, key="labelled", format="table")
+    return path
+
+
+@pytest.fixture
+def heat(rpc, heat_file):
+    return rpc.opened(heat_file)
+
+
+HALVES = {"▀", "▄"}
+
+
+def check_cells(result: dict) -> list[str]:
+    """Every half block is in exactly one coloured run; runs name palette levels."""
+    lines = result["content"].split("\n")
+    palette = result["palette"]
+    assert len(palette) == 32
+    assert all(
+        re.fullmatch("#[0-9a-f]{6}", text) and 16 <= number <= 255 for text, number in palette
+    )
+    covered = set()
+    for line, start, end, fg, bg in result["cells"]:
+        assert set(lines[line][start:end]) <= HALVES, (line, start, end)
+        assert 0 <= fg < 32 and -1 <= bg < 32
+        cells = {(line, col) for col in range(start, end)}
+        assert not covered & cells
+        covered |= cells
+    blocks = {
+        (n, col) for n, text in enumerate(lines) for col, char in enumerate(text) if char in HALVES
+    }
+    assert covered == blocks
+    return lines
+
+
+def test_heat_of_a_plane_comes_with_its_colours(heat):
+    result = heat.call("plot", name="/cube", type="heat", plane=[1], width=60, height=14)
+    assert result["ok"], result
+    lines = check_cells(result)
+    assert lines[0] == "Plot: heat, mean per cell  (/cube plane [1])"
+    assert (result["x"], result["y"], result["reduce"]) == ("column", "row", "mean")
+    assert (result["points"], result["dropped"]) == (2400, 0)
+    low, high = result["range"]
+    assert 2400 <= low < 2500 and 4700 < high <= 4799  # plane 1 holds 2400..4799
+    levels = {(line, start): fg for line, start, end, fg, bg in result["cells"]}
+    first_line = min(line for line, _ in levels)
+    assert levels[(first_line, 3)] < 4  # the top left is the low end of the colour bar
+    bar_column = max(start for line, start, end, fg, bg in result["cells"])
+    bar = [cell for cell in result["cells"] if cell[1] == bar_column]
+    assert len(bar) == 11 and all(lines[line][start:end] == "▀▀" for line, start, end, *_ in bar)
+    assert bar[0][3] == 31 and bar[-1][4] == 0  # from the top level down to the bottom one
+    # The bar's labels: the range of the cells (means), not of the values read.
+    assert lines[bar[0][0]].split()[-1] == heat_label(high)
+    assert lines[bar[-1][0]].split()[-1] == heat_label(low)
+
+
+def heat_label(value: float) -> str:
+    from vime.heatmap import _value_label
+
+    return _value_label(value)
+
+
+def test_heat_reduces_a_large_plane_by_mean_or_by_max(heat, heat_file):
+    import h5py
+
+    with h5py.File(heat_file, "r") as handle:
+        peak = float(handle["big"][()].max())
+    by_max = heat.call("plot", name="/big", type="heat", reduce="max", width=80, height=24)
+    by_mean = heat.call("plot", name="/big", type="heat", width=80, height=24)
+    assert by_max["ok"] and by_mean["ok"]
+    assert by_max["range"][1] == pytest.approx(peak)
+    assert by_mean["range"][1] < by_max["range"][0]  # means of ~800 values sit near 0.5
+    assert by_max["content"].startswith("Plot: heat, max per cell  (/big)")
+    check_cells(by_max)
+
+
+def test_a_large_plane_is_read_once_in_row_chunks_without_dataframes(heat_file, monkeypatch):
+    monkeypatch.setattr(handler, "HEAT_CHUNK_BYTES", 1200 * 4 * 100)  # 100 rows a read
+    state = State()
+    state.open(str(heat_file))
+    table = state.table("/big")
+    reads = []
+    raw = table.raw
+
+    def counting_raw(start, stop, plane=None):
+        reads.append((start, stop))
+        return raw(start, stop, plane)
+
+    monkeypatch.setattr(table, "raw", counting_raw)
+    monkeypatch.setattr(table, "page", lambda *args, **kwargs: pytest.fail("a DataFrame page"))
+    progress = []
+    state.progress = lambda done, total, unit: progress.append((done, total, unit))
+    result = handler.plot(state, {"name": "/big", "type": "heat", "width": 80, "height": 24})
+    assert reads[0] == (0, 1)  # the probe: a plain float32 array
+    assert reads[1:] == [(start, start + 100) for start in range(0, 1500, 100)]
+    assert progress == [(start + 100, 1500, "rows") for start in range(0, 1500, 100)]
+    assert result["points"] == 1500 * 1200
+
+
+def test_heat_of_two_columns_is_their_histogram(heat):
+    result = heat.call("plot", name="/pairs", type="heat", x="a", y="b", width=50, height=12)
+    assert result["ok"], result
+    check_cells(result)
+    assert result["content"].startswith("Plot: heat of counts, b vs a  (/pairs)")
+    assert (result["x"], result["y"], result["points"], result["dropped"]) == ("a", "b", 3000, 0)
+    assert result["range"][0] >= 1 and "reduce" not in result
+
+
+def test_heat_without_colour_is_braille_dot_density(heat):
+    result = heat.call("plot", name="/cube", type="heat", color=False, width=60, height=14)
+    assert result["ok"], result
+    assert result["cells"] == [] and result["palette"] == []
+    assert "no colour: dot density" in result["content"].split("\n")[0]
+    body = "".join(result["content"].split("\n")[2:])
+    assert not set(body) & HALVES and re.search("[⠁-⣿]", body)
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "words"),
+    [
+        ({"type": "heat", "x": "a"}, -32602, ["'heat' takes no columns"]),
+        ({"type": "heat", "x": "a", "y": ["a", "b"]}, -32602, ["one 'x' and one 'y'"]),
+        ({"type": "heat", "logx": True}, -32602, ["'logx'", "not for type 'heat'"]),
+        ({"type": "line", "y": "a", "reduce": "max"}, -32602, ["'reduce' is only for"]),
+        ({"type": "heat", "reduce": "median"}, -32602, ["reduce", "mean, max"]),
+        ({"type": "heat", "width": 12}, -32602, ["width of at least"]),
+        ({"type": "heat", "name": "/labelled"}, -32010, ["'label'", "not numeric"]),
+    ],
+)
+def test_bad_heat_requests_name_the_problem(heat, params, code, words):
+    result = heat.call("plot", **{"name": "/pairs", **params})
+    assert result["ok"] is False and result["code"] == code, result
+    assert all(word in result["error"] for word in words), result["error"]
+
+
+def test_timezone_aware_times_and_nullable_numbers_plot_as_wall_clock_and_floats():
+    times = pd.date_range("2024-06-01 22:00", periods=48, freq="h", tz="Europe/Paris")
+    counts = pd.array([1, None, *range(3, 49)], dtype="Int64")
+    frame = pd.DataFrame({"n": counts}, index=times.rename("time"))
+    result = handler.plot(
+        state_with(FrameTable("tz", frame)), {"name": "tz", "x": "index", "y": "n"}
+    )
+    assert (result["points"], result["dropped"]) == (47, 1)
+    assert x_labels(result)[0] == "2024-06-02"  # wall-clock midnight, not UTC's

@@ -59,9 +59,12 @@ PRELOAD = (
     "vime.loaders.describe",
     "vime.loaders.format",
     "vime.plot",
+    "vime.heatmap",
+    "vime.search",
     "vime.compute",
     "vime.export",
     "vime.results",
+    "vime.storewriter",
 )
 
 

@@ -193,7 +193,7 @@ let s:defaults = {
       \          ['R', 'refresh']],
       \ 'table': [[']]', 'next-page'], ['[[', 'prev-page'], ['gg', 'first-page'],
       \           ['G', 'last-page'], ['<', 'column-left'], ['>', 'column-right'],
-      \           ['K', 'info'], ['p', 'plot'], ['c', 'compute'], ['R', 'refresh']],
+      \           ['K', 'info'], ['p', 'plot-column'], ['c', 'compute'], ['R', 'refresh']],
       \ 'info': [['q', 'close-view']],
       \ 'plot': [['q', 'close-view'], ['R', 'refresh']],
       \ 'log': [['q', 'close-view'], ['R', 'refresh']],

@@ -24,7 +24,7 @@ function! vime#complete#plot(lead, line, pos) abort
     let l:done = matchstr(a:lead, '^.*,')
     return s:matching(a:lead, map(l:columns, 'l:done . v:val'))
   endif
-  return s:matching(a:lead, l:columns + ['line', 'scatter', 'hist'])
+  return s:matching(a:lead, l:columns + vime#plot#keywords())
 endfunction
 
 " :VimeCompute {query or key=value ...}: keys, then column names.

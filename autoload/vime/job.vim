@@ -7,6 +7,8 @@
 "   vime#job#on(method, Callback)    Callback(params) for pushed notifications
 "   vime#job#wait(timeout_ms [, Condition])   process messages until done
 "   vime#job#restart(), vime#job#stop(), vime#job#status(), vime#job#log()
+"   vime#job#highlight(bufnr, items), vime#job#clear_highlights(bufnr)
+"       highlight groups on byte ranges: text properties in Vim, extmarks in Neovim
 "
 " Vim talks in channel 'json' mode: ch_sendexpr() pairs replies with requests and
 " hands [0, {...}] messages to the channel callback.  Neovim has no JSON channel,
@@ -30,6 +32,7 @@ let s:subscribers = {}   " method -> [Callback]
 let s:sent = {}          " method -> requests sent since the editor started
 let s:backend = {}       " the ping reply of the running backend
 let s:log = []
+let s:namespace = s:nvim ? nvim_create_namespace('vime') : 0  " Neovim: our extmarks
 
 " Leaving the editor ends the backend on purpose: no "exited" message.
 augroup vime_job
@@ -127,6 +130,54 @@ endfunction
 " Append a line to the log that :VimeLog shows (errors go there too).
 function! vime#job#log_line(text) abort
   call s:log_line(a:text)
+endfunction
+
+" -- highlights -----------------------------------------------------------------
+
+" Highlight byte ranges of a buffer: items are [lnum, col, end_col, group], with
+" line numbers and byte columns from 1 and end_col excluded.  A Vim without
+" text properties shows no colours.
+function! vime#job#highlight(bufnr, items) abort
+  if s:nvim
+    for [l:lnum, l:col, l:end, l:group] in a:items
+      call nvim_buf_set_extmark(a:bufnr, s:namespace, l:lnum - 1, l:col - 1,
+            \ {'end_col': l:end - 1, 'hl_group': l:group})
+    endfor
+    return
+  elseif !exists('*prop_add')
+    return
+  endif
+  let l:places = {}  " property type -> [[lnum, col, end_lnum, end_col], ...]
+  for [l:lnum, l:col, l:end, l:group] in a:items
+    let l:type = s:prop_type(l:group)
+    let l:places[l:type] = add(get(l:places, l:type, []), [l:lnum, l:col, l:lnum, l:end])
+  endfor
+  for [l:type, l:list] in items(l:places)
+    if exists('*prop_add_list')
+      call prop_add_list({'type': l:type, 'bufnr': a:bufnr}, l:list)
+    else
+      for [l:lnum, l:col, l:end_lnum, l:end] in l:list
+        call prop_add(l:lnum, l:col, {'end_col': l:end, 'type': l:type, 'bufnr': a:bufnr})
+      endfor
+    endif
+  endfor
+endfunction
+
+function! vime#job#clear_highlights(bufnr) abort
+  if s:nvim
+    call nvim_buf_clear_namespace(a:bufnr, s:namespace, 0, -1)
+  elseif exists('*prop_clear') && bufloaded(a:bufnr)
+    call prop_clear(1, max([1, len(getbufline(a:bufnr, 1, '$'))]), {'bufnr': a:bufnr})
+  endif
+endfunction
+
+" Vim: one global text property type per highlight group, made on first use.
+function! s:prop_type(group) abort
+  let l:type = 'vime_' . a:group
+  if empty(prop_type_get(l:type))
+    call prop_type_add(l:type, {'highlight': a:group})
+  endif
+  return l:type
 endfunction
 
 " -- start and stop ------------------------------------------------------------

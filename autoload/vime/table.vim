@@ -12,6 +12,7 @@ function! vime#table#show(path, name) abort
         \ 'slice': l:same ? get(l:old, 'slice', '') : '',
         \ 'count': max([1, get(g:, 'vime_page_rows', 100)]), 'rows': -1, 'stop': 0,
         \ 'columns': [], 'first_data_line': 0, 'cursor': 'top', 'ticket': 0})
+  call vime#plot#map_rows()
   call vime#buffer#set_lines(bufnr('%'), ['loading ' . a:name . ' ...'])
   call vime#table#load(bufnr('%'))
 endfunction
@@ -251,6 +252,17 @@ function! s:words(line) abort
     endif
     let l:from = l:end
   endwhile
+endfunction
+
+" The name of the column under the cursor; '' on the index or above the header.
+function! vime#table#column_under_cursor() abort
+  let l:state = b:vime
+  let l:spans = s:column_spans(l:state)
+  if empty(l:spans) || line('.') < l:state.first_data_line - 1
+    return ''
+  endif
+  let l:index = s:span_at(l:spans, virtcol('.') - 1)
+  return l:index < 0 ? '' : l:state.columns[l:index]
 endfunction
 
 " The span holding screen column col; between spans, the nearer one; -1 for

@@ -30,9 +30,9 @@ function! s:load_plot(bufnr) abort
   let l:windows = win_findbuf(a:bufnr)
   let l:winnr = win_id2win(empty(l:windows) ? win_getid() : l:windows[0])
   let l:size = get(g:, 'vime_plot_size', [])
-  let l:request = extend(copy(l:state.request), len(l:size) == 2
+  let l:request = vime#plot#prepare(extend(copy(l:state.request), len(l:size) == 2
         \ ? {'width': l:size[0], 'height': l:size[1]}
-        \ : {'width': max([20, winwidth(l:winnr) - 1]), 'height': max([5, winheight(l:winnr) - 2])})
+        \ : {'width': max([20, winwidth(l:winnr) - 1]), 'height': max([5, winheight(l:winnr) - 2])}))
   call vime#buffer#set_lines(a:bufnr, ['plotting ' . l:state.name . ' ...'])
   call vime#request(l:state.path, 'plot', l:request, function('s:on_content', [a:bufnr]))
 endfunction
@@ -43,6 +43,7 @@ function! s:on_content(bufnr, result) abort
   endif
   if get(a:result, 'ok', 0)
     call vime#buffer#set_lines(a:bufnr, split(a:result.content, "\n", 1))
+    call vime#plot#colour(a:bufnr, a:result)
   else
     call vime#fail(a:result)
     call vime#buffer#set_lines(a:bufnr, ['vime: ' . a:result.error])

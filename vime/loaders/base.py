@@ -106,8 +106,11 @@ class Table:
     ) -> Iterator[dict[str, np.ndarray]]:
         """Like ``chunks``, as {column: values} numpy arrays, for the plot engine.
 
-        Loaders that can read single fields override this to read only the
-        named columns' bytes, without building a DataFrame.
+        Index levels are named by their names and by "index" (see
+        ``index_level``). Timezone-aware times come as wall-clock
+        datetime64, nullable numbers as float64 with NaN. Loaders that can
+        read single fields override this to read only the named columns'
+        bytes, without building a DataFrame.
         """
         names = self.select_columns(columns)
         for frame in self.chunks(names, start, stop, chunk_rows, plane):
@@ -117,8 +120,8 @@ class Table:
         """A column of a page or chunk as numpy values; an index name gives the index's."""
         level = self.index_level(name)
         if level is None:
-            return frame[name].to_numpy()
-        return frame.index.get_level_values(level).to_numpy()
+            return plain_array(frame[name])
+        return plain_array(frame.index.get_level_values(level))
 
     def storage(self) -> dict:
         return {"chunks": None, "compression": None, "filters": [], "bytes": None}
@@ -219,6 +222,19 @@ class Table:
                     f"{self.where}: plane index {index} on axis {axis} is outside 0..{size - 1}"
                 )
         return tuple(plane)
+
+
+def plain_array(values) -> np.ndarray:
+    """A Series or an Index as a numpy array the plot engine can read."""
+    import numpy as np
+    import pandas as pd
+
+    values = pd.Series(values, copy=False)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_localize(None).to_numpy()
+    if not isinstance(values.dtype, np.dtype) and pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values.to_numpy()
 
 
 def summary_dtype(dtypes) -> str:
