@@ -18,6 +18,9 @@ scriptencoding utf-8
 
 let s:height = 2
 let s:sync_queued = 0
+" What a table window's 'winbar' and 'statusline' are set to.
+let s:winbar = '%!vime#header#winbar()'
+let s:title_line = '%{get(w:, "vime_title", "")}'
 
 augroup vime_header
   autocmd!
@@ -122,10 +125,14 @@ function! vime#header#title(winid) abort
   return l:head . '  ' . l:shown . l:tail
 endfunction
 
-" For 'winbar': the column header, scrolled with the text of the window.
+" For 'winbar': the column header, scrolled with the text of the window.  A
+" %! expression keeps leading blanks (a %{} item loses one); '%' is doubled.
 function! vime#header#winbar() abort
-  let l:header = get(get(b:, 'vime', {}), 'header', '')
-  return repeat(' ', get(w:, 'vime_textoff', 0)) . strcharpart(l:header, get(w:, 'vime_leftcol', 0))
+  let l:winid = get(g:, 'statusline_winid', win_getid())
+  let l:header = get(getbufvar(winbufnr(l:winid), 'vime', {}), 'header', '')
+  let l:text = repeat(' ', getwinvar(l:winid, 'vime_textoff', 0))
+        \ . strcharpart(l:header, getwinvar(l:winid, 'vime_leftcol', 0))
+  return substitute(l:text, '%', '%%', 'g')
 endfunction
 
 " -- header windows ----------------------------------------------------------------
@@ -298,14 +305,14 @@ endfunction
 
 " -- winbar ------------------------------------------------------------------------
 
+" Table windows get the winbar and the title line; other windows lose them
+" (a window split from a table window has them too).
 function! s:sync_winbars() abort
   for l:winid in s:tab_windows()
     let l:table = s:kind(l:winid) ==# 'table'
-    if l:table == getwinvar(l:winid, 'vime_winbar', 0)
-      continue
+    if l:table != (getwinvar(l:winid, '&statusline') ==# s:title_line)
+      call vime#job#set_winbar(l:winid, l:table ? s:winbar : '')
+      call setwinvar(l:winid, '&statusline', l:table ? s:title_line : '')
     endif
-    call vime#job#set_winbar(l:winid, l:table ? '%{vime#header#winbar()}' : '')
-    call setwinvar(l:winid, '&statusline', l:table ? '%{get(w:, "vime_title", "")}' : '')
-    call setwinvar(l:winid, 'vime_winbar', l:table)
   endfor
 endfunction

@@ -271,17 +271,19 @@ function! s:on_the_way(state, low, high) abort
 endfunction
 
 " Rows per page for ]] and [[; the buffer holds three pages, and at least
-" three screens.
+" four screens.
 function! s:page_rows() abort
   return max([1, get(g:, 'vime_page_rows', 100)])
 endfunction
 
 function! s:span() abort
-  return max([3 * s:page_rows(), 3 * &lines])
+  return max([3 * s:page_rows(), 4 * &lines])
 endfunction
 
+" Within a screen of the end of the loaded rows, the next ones are asked for:
+" a burst of keys or wheel turns is read at once, with no event in between.
 function! s:margin() abort
-  return max([1, &lines / 2])
+  return &lines
 endfunction
 
 " The first row of the window of rows centred on row.
