@@ -283,6 +283,7 @@ def data_file(tmp_path_factory):
         f.create_dataset("wide", data=np.arange(4 * 5000, dtype="int64").reshape(4, 5000))
         # A million rows whose index (the row number) is all the test reads.
         f.create_dataset("million", data=np.zeros((BIG_ROWS, 2), dtype="int8"))
+        f.create_dataset("empty", data=np.zeros((0, 3), dtype="float64"))
     return path
 
 
@@ -989,6 +990,11 @@ let g:obs.fixed = [bufname('%'), b:vime.title]
 VimeTable /big
 call Wait()
 let g:obs.first = [b:vime.title, b:vime.header, Lines()]
+VimeTable /empty
+call Wait()
+normal Gjk
+call Wait()
+let g:obs.empty = View()
 """
     )
     assert observed["fixed"][0] == f"vime://{data_file}//group/fixed"
@@ -998,6 +1004,9 @@ let g:obs.first = [b:vime.title, b:vime.header, Lines()]
     assert header.split() == ["v0", "v1", "n", "flag", "label"]
     assert len(lines) == 300, "three pages of rows"
     assert [line.split()[0] for line in lines] == [str(n) for n in range(300)]
+    empty = observed["empty"]
+    assert empty["title"].startswith("/empty  [0 rows x 3 cols]  no rows")
+    assert empty["rows"][0].strip() == "(no rows)" and empty["row"] == 0
 
 
 def test_open_command_reload_and_planes_of_a_cube(fresh, data_file):
