@@ -7,8 +7,8 @@ scriptencoding utf-8
 
 let s:files = {}    " path -> {'generation': n, 'attrs': {...}, 'tables': [...]}
 let s:opening = {}  " path -> [[method, params, Callback]] waiting for 'open'
-let s:columns = {}  " 'path//name' -> the column names seen last
 let s:last = {}     " {'path', 'name'}: the table paged last
+let s:restarted = {} " the report of the last :VimeRestart, while its listings come
 
 call vime#job#on('compute_progress', function('vime#compute#on_progress'))
 call vime#job#on('compute_done', function('vime#compute#on_done'))
@@ -117,9 +117,19 @@ function! vime#remember_tables(path, tables) abort
   endif
 endfunction
 
-function! vime#remember_table(path, name, columns) abort
+function! vime#remember_table(path, name) abort
   let s:last = {'path': a:path, 'name': a:name}
-  let s:columns[a:path . '//' . a:name] = a:columns
+endfunction
+
+" Ask for a file's listing again (a compute job added a table to it).
+function! vime#refresh_tables(path) abort
+  call vime#request(a:path, 'tables', {}, function('s:on_listing', [a:path]))
+endfunction
+
+function! s:on_listing(path, result) abort
+  if get(a:result, 'ok', 0)
+    call vime#remember_tables(a:path, a:result.tables)
+  endif
 endfunction
 
 " Table names of a file, from the last listing or asked for now.
@@ -136,16 +146,28 @@ function! vime#tables(path) abort
   return map(copy(get(get(s:files, a:path, {}), 'tables', [])), 'v:val.name')
 endfunction
 
-" Column names of a table, from its last page or asked for now.
+" Past this many columns a table's names are not fetched (for completion,
+" :VimeColumns, < and >): 20 million names would not fit in a reply.
+let s:most_columns = 100000
+
+" Every column name of a table, in the saved order, the hidden ones last (a
+" page holds only a window of the columns of a wide table); [] when it has
+" too many to list.
 function! vime#columns(path, name) abort
-  let l:key = a:path . '//' . a:name
-  if !has_key(s:columns, l:key) && !empty(a:name)
-    let l:result = vime#request_sync(a:path, 'table', {'name': a:name, 'count': 1}, 2000)
-    if get(l:result, 'ok', 0)
-      let s:columns[l:key] = l:result.columns
-    endif
+  if empty(a:path) || empty(a:name) || vime#too_many_columns(a:path, a:name)
+    return []
   endif
-  return copy(get(s:columns, l:key, []))
+  let l:result = vime#request_sync(a:path, 'columns', {'name': a:name}, 2000)
+  return get(l:result, 'ok', 0) ? l:result.columns + l:result.hidden : []
+endfunction
+
+function! vime#too_many_columns(path, name) abort
+  for l:table in get(get(s:files, a:path, {}), 'tables', [])
+    if l:table.name ==# a:name
+      return get(l:table, 'cols', 0) > s:most_columns
+    endif
+  endfor
+  return 0
 endfunction
 
 " The file and table a command applies to: the current vime buffer's (in a
@@ -212,36 +234,42 @@ endfunction
 
 " -- commands --------------------------------------------------------------------
 
-function! vime#open(path) abort
-  execute 'edit' fnameescape(vime#buffer#uri(vime#buffer#abspath(a:path)))
+" The commands take their modifiers (<q-mods>): `:vertical VimeTable /t`
+" opens a vertical split, `:tab VimeInfo` a tab page.
+function! vime#open(path, ...) abort
+  call s:edit(vime#buffer#uri(vime#buffer#abspath(a:path)), a:0 ? a:1 : '')
 endfunction
 
-function! vime#table(name) abort
+function! vime#table(name, ...) abort
   let l:target = s:target(a:name)
   if !empty(l:target)
-    execute 'edit' fnameescape(vime#buffer#uri(l:target.path, l:target.name))
+    call s:edit(vime#buffer#uri(l:target.path, l:target.name), a:0 ? a:1 : '')
   endif
 endfunction
 
-function! vime#info(name) abort
+function! s:edit(uri, mods) abort
+  execute a:mods . (vime#buffer#splits(a:mods) ? ' split ' : ' edit ') . fnameescape(a:uri)
+endfunction
+
+function! vime#info(name, ...) abort
   let l:target = s:target(a:name)
   if empty(l:target)
     return
   endif
   let l:bufnr = vime#buffer#split('vime-info://' . l:target.path . '/' . l:target.name,
         \ {'kind': 'info', 'path': l:target.path, 'name': l:target.name},
-        \ get(g:, 'vime_info_height', 15))
+        \ get(g:, 'vime_info_height', 15), a:0 ? a:1 : '')
   call vime#view#load(l:bufnr)
 endfunction
 
 " :VimePlot {y[,y2...]} [x] [line|scatter|hist|heat] [logx] [logy] [key=value ...]
-function! vime#plot(args) abort
+function! vime#plot(args, ...) abort
   let l:words = split(a:args)
   let l:target = s:target('')
   if empty(l:words) || empty(l:target)
     return
   endif
-  call vime#plot#show(l:target, vime#plot#request(l:words, l:target.name))
+  call vime#plot#show(l:target, vime#plot#request(l:words, l:target.name), a:0 ? a:1 : '')
 endfunction
 
 function! vime#compute(args) abort
@@ -315,19 +343,108 @@ function! vime#status() abort
         \ get(l:backend, 'python', '?'), l:open, l:sent, vime#compute#describe()))
 endfunction
 
-" Stop the backend, start a new one, and redraw every view from it.
+" Stop the backend, start a new one, and redraw every view from it.  The
+" computed tables of the files seen before may not survive (results kept as
+" files do): the files' listings before and after the restart say which did,
+" and the message says so.
 function! vime#restart() abort
+  let l:before = s:computed_tables()
   if !vime#job#restart()
     return
   endif
-  call vime#message('backend restarted (pid ' . vime#job#status().pid . ')')
+  let l:pid = vime#job#status().pid
+  if empty(l:before)
+    call vime#message('backend restarted (pid ' . l:pid . ')')
+  else
+    let l:report = {'pid': l:pid, 'before': l:before, 'after': {}, 'waiting': len(l:before)}
+    for l:path in keys(l:before)
+      call vime#request(l:path, 'tables', {},
+            \ function('s:on_restart_listing', [l:path, l:report]))
+    endfor
+  endif
   for l:bufnr in vime#buffer#all('list', '') + vime#buffer#all('table', '')
     call vime#view#load(l:bufnr)
   endfor
 endfunction
 
-function! vime#log() abort
-  let l:bufnr = vime#buffer#split('vime-log', {'kind': 'log'}, get(g:, 'vime_log_height', 15))
+" Compute results in a listing: 'computed' entries, or 'virtual' ones from
+" a backend that keeps them in memory.
+function! vime#is_computed(entry) abort
+  return index(['computed', 'virtual'], get(a:entry, 'kind', '')) >= 0
+endfunction
+
+" {path: [names]} of the computed tables in the last listing of each file.
+function! s:computed_tables() abort
+  let l:computed = {}
+  for [l:path, l:file] in items(s:files)
+    let l:names = map(filter(copy(l:file.tables), 'vime#is_computed(v:val)'), 'v:val.name')
+    if !empty(l:names)
+      let l:computed[l:path] = l:names
+    endif
+  endfor
+  return l:computed
+endfunction
+
+function! s:on_restart_listing(path, report, result) abort
+  let l:ok = get(a:result, 'ok', 0)
+  let a:report.after[a:path] = l:ok ? map(copy(a:result.tables), 'v:val.name') : []
+  if l:ok
+    call vime#remember_tables(a:path, a:result.tables)
+  endif
+  let a:report.waiting -= 1
+  if a:report.waiting == 0
+    call vime#message(vime#restart_report(a:report.pid, a:report.before, a:report.after))
+  endif
+endfunction
+
+" What :VimeRestart says, from {path: [computed names]} before the restart
+" and {path: [names]} listed after it.
+function! vime#restart_report(pid, before, after) abort
+  let l:lost = []
+  let l:kept = []
+  for l:path in sort(keys(a:before))
+    for l:name in a:before[l:path]
+      let l:found = index(get(a:after, l:path, []), l:name) >= 0 ? l:kept : l:lost
+      if index(l:found, l:name) < 0
+        call add(l:found, l:name)
+      endif
+    endfor
+  endfor
+  let l:text = 'backend restarted (pid ' . a:pid . ')'
+  if !empty(l:lost)
+    let l:text .= '; computed tables lost: ' . join(l:lost, ', ') . ' (run :VimeCompute again)'
+  endif
+  if !empty(l:kept)
+    let l:text .= '; computed tables kept: ' . join(l:kept, ', ')
+  endif
+  return l:text
+endfunction
+
+" Open a computed table (g:vime_open_results): in the current window when it
+" shows a view of the same file, else in another window showing one, else
+" in a new split.
+function! vime#show_result(path, name) abort
+  let l:windows = filter(range(1, winnr('$')), 's:shows_file(v:val, a:path)')
+  if s:shows_file(winnr(), a:path)
+    let l:windows = [winnr()]
+  endif
+  let l:uri = fnameescape(vime#buffer#uri(a:path, a:name))
+  if empty(l:windows)
+    execute get(g:, 'vime_split', 'botright') 'split' l:uri
+  else
+    call win_gotoid(win_getid(l:windows[0]))
+    execute 'edit' l:uri
+  endif
+endfunction
+
+function! s:shows_file(winnr, path) abort
+  let l:state = getbufvar(winbufnr(a:winnr), 'vime', {})
+  return get(l:state, 'path', '') ==# a:path && index(['list', 'table'], l:state.kind) >= 0
+endfunction
+
+function! vime#log(...) abort
+  let l:bufnr = vime#buffer#split('vime-log', {'kind': 'log'}, get(g:, 'vime_log_height', 15),
+        \ a:0 ? a:1 : '')
   call vime#view#load(l:bufnr)
 endfunction
 
@@ -346,34 +463,54 @@ function! vime#action(name) abort
     call vime#table(vime#list#name_under_cursor())
   elseif a:name ==# 'info'
     call vime#info('')
-  elseif a:name ==# 'plot'
-    call s:prompt('VimePlot', 'vime#complete#plot', function('vime#plot'))
+  elseif a:name =~# '^plot'
+    let l:mods = {'plot': '', 'plot-vertical': 'vertical', 'plot-horizontal': 'botright'}[a:name]
+    call s:prompt('VimePlot', 'vime#complete#plot', function('vime#plot'), l:mods)
   elseif a:name ==# 'compute'
     call s:prompt('VimeCompute', 'vime#complete#compute', function('vime#compute'))
   elseif a:name ==# 'refresh'
     call vime#view#load(bufnr('%'))
   elseif a:name ==# 'close-view'
-    call s:close_view()
+    call s:close_view(l:kind)
+  elseif a:name ==# 'list'
+    call s:back_to_list()
+  elseif a:name ==# 'help'
+    execute 'help' index(['list', 'table'], l:kind) >= 0 ? 'vime-' . l:kind : 'vime'
   elseif l:kind ==# 'table'
-    call vime#table#action(a:name, v:count1)
+    call vime#table#action(a:name, v:count)
   endif
 endfunction
 
-function! s:prompt(command, completion, Run) abort
+function! s:prompt(command, completion, Run, ...) abort
   if empty(vime#context().name)
     call vime#error('no table under the cursor')
     return
   endif
   let l:answer = input(a:command . ' ', '', 'customlist,' . a:completion)
   if !empty(trim(l:answer))
-    call a:Run(l:answer)
+    call call(a:Run, [l:answer] + a:000)
   endif
 endfunction
 
-function! s:close_view() abort
-  if winnr('$') > 1
+" The header window of a table does not count as a window of its own.
+function! s:close_view(kind) abort
+  let l:windows = filter(range(1, winnr('$')),
+        \ 'get(getbufvar(winbufnr(v:val), "vime", {}), "kind", "") !=# "header"')
+  if a:kind ==# 'table'
+    call vime#header#close(win_getid())
+  endif
+  if len(l:windows) > 1
     close
   else
     bwipeout
+  endif
+endfunction
+
+" -: from a table, its info or its plot to the file's list, with the cursor
+" on the table (as - goes up to the directory in dirvish and vinegar).
+function! s:back_to_list() abort
+  let l:state = b:vime
+  if !empty(get(l:state, 'path', ''))
+    call vime#list#open(l:state.path, get(l:state, 'name', ''))
   endif
 endfunction

@@ -14,13 +14,18 @@ if !has('nvim') && !(has('job') && has('channel') && has('lambda'))
   finish
 endif
 
-command! -nargs=1 -complete=file VimeOpen call vime#open(<q-args>)
-command! -nargs=1 -complete=customlist,vime#complete#tables VimeTable call vime#table(<q-args>)
-command! -nargs=? -complete=customlist,vime#complete#tables VimeInfo call vime#info(<q-args>)
-command! -nargs=+ -complete=customlist,vime#complete#plot VimePlot call vime#plot(<q-args>)
+command! -nargs=1 -complete=file VimeOpen call vime#open(<q-args>, <q-mods>)
+command! -nargs=1 -complete=customlist,vime#complete#tables VimeTable
+      \ call vime#table(<q-args>, <q-mods>)
+command! -nargs=? -complete=customlist,vime#complete#tables VimeInfo
+      \ call vime#info(<q-args>, <q-mods>)
+command! -nargs=+ -complete=customlist,vime#complete#plot VimePlot
+      \ call vime#plot(<q-args>, <q-mods>)
 command! -nargs=+ -complete=customlist,vime#complete#compute VimeCompute
       \ call vime#compute(<q-args>)
 command! -nargs=1 VimeGoto call vime#goto(<q-args>)
+command! -nargs=* -complete=customlist,vime#complete#columns VimeColumns
+      \ call vime#table#choose_columns(<q-args>)
 command! -nargs=+ VimePlane call vime#table#plane(<q-args>)
 command! -nargs=* VimeSlice call vime#table#slice(<q-args>)
 command! -nargs=1 -bang -complete=file VimeExport call vime#export(<q-args>, <bang>0)
@@ -28,7 +33,14 @@ command! -nargs=0 VimeCancel call vime#cancel()
 command! -nargs=0 VimeClose call vime#close()
 command! -nargs=0 VimeStatus call vime#status()
 command! -nargs=0 VimeRestart call vime#restart()
-command! -nargs=0 VimeLog call vime#log()
+command! -nargs=0 VimeLog call vime#log(<q-mods>)
+
+" :help vime works from a plain clone: the help tags are made again when
+" doc/tags is missing or older than doc/vime.txt, if the folder is writable.
+let s:doc = fnamemodify(resolve(expand('<sfile>:p')), ':h:h') . '/doc'
+if getftime(s:doc . '/tags') < getftime(s:doc . '/vime.txt') && filewritable(s:doc) == 2
+  execute 'silent! helptags' fnameescape(s:doc)
+endif
 
 augroup vime
   autocmd!
@@ -43,17 +55,14 @@ augroup END
 
 " Actions for mappings; vime buffers map the defaults unless the user mapped
 " the <Plug> name (see :help vime-mappings).
-nnoremap <silent> <Plug>(vime-open) :<C-U>call vime#action('open')<CR>
-nnoremap <silent> <Plug>(vime-info) :<C-U>call vime#action('info')<CR>
-nnoremap <silent> <Plug>(vime-plot) :<C-U>call vime#action('plot')<CR>
+for s:action in ['open', 'info', 'plot', 'plot-vertical', 'plot-horizontal', 'compute',
+      \ 'refresh', 'close-view', 'list', 'help', 'down', 'up', 'half-down', 'half-up',
+      \ 'page-down', 'page-up', 'next-page', 'prev-page', 'first-row', 'last-row',
+      \ 'scroll-right', 'scroll-left', 'next-columns', 'prev-columns', 'column-left',
+      \ 'column-right']
+  execute printf('nnoremap <silent> <Plug>(vime-%s) :<C-U>call vime#action(''%s'')<CR>',
+        \ s:action, s:action)
+endfor
+unlet s:action
 nnoremap <silent> <Plug>(vime-plot-column) :<C-U>call vime#plot#column()<CR>
 xnoremap <silent> <Plug>(vime-plot-rows) <Esc>:<C-U>call vime#plot#rows()<CR>
-nnoremap <silent> <Plug>(vime-compute) :<C-U>call vime#action('compute')<CR>
-nnoremap <silent> <Plug>(vime-refresh) :<C-U>call vime#action('refresh')<CR>
-nnoremap <silent> <Plug>(vime-next-page) :<C-U>call vime#action('next-page')<CR>
-nnoremap <silent> <Plug>(vime-prev-page) :<C-U>call vime#action('prev-page')<CR>
-nnoremap <silent> <Plug>(vime-first-page) :<C-U>call vime#action('first-page')<CR>
-nnoremap <silent> <Plug>(vime-last-page) :<C-U>call vime#action('last-page')<CR>
-nnoremap <silent> <Plug>(vime-column-left) :<C-U>call vime#action('column-left')<CR>
-nnoremap <silent> <Plug>(vime-column-right) :<C-U>call vime#action('column-right')<CR>
-nnoremap <silent> <Plug>(vime-close-view) :<C-U>call vime#action('close-view')<CR>

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from tests.test_editor_plugin import data_file, editor, open_table  # noqa: F401 (fixtures)
+from tests.test_editor_plugin import data_file, fresh, open_table, session  # noqa: F401 (fixtures)
 
 # Vim script helpers for the scenarios: the group highlighting a cell, and every
 # group on the braille or half-block cells of the plot buffer.
@@ -63,8 +63,8 @@ let g:vime_plot_color = 1
 BRAILLE = "[⠁-⣿]"
 
 
-def test_series_and_their_legend_are_coloured(editor, data_file):  # noqa: F811
-    observed = editor.run(
+def test_series_and_their_legend_are_coloured(fresh, data_file):  # noqa: F811
+    observed = fresh.run(
         HELPERS
         + open_table(data_file)
         + f"""
@@ -85,8 +85,8 @@ let g:obs.links = [synIDattr(synIDtrans(hlID('VimeSeries1')), 'name'),
     assert observed["links"] == ["Identifier", "Constant"]
 
 
-def test_a_heatmap_colours_each_half_block_from_the_palette(editor, data_file):  # noqa: F811
-    observed = editor.run(
+def test_a_heatmap_colours_each_half_block_from_the_palette(fresh, data_file):  # noqa: F811
+    observed = fresh.run(
         HELPERS
         + open_table(data_file, "/cube")
         + """
@@ -114,8 +114,8 @@ let g:obs.bar_top = GroupAt(4, match(getline(4), '.*\\zs▀') + 1)
     assert lines[3].rstrip().endswith("59") and lines[-3].rstrip().endswith("40")
 
 
-def test_no_colour_draws_dot_density_and_no_highlight(editor, data_file):  # noqa: F811
-    observed = editor.run(
+def test_no_colour_draws_dot_density_and_no_highlight(fresh, data_file):  # noqa: F811
+    observed = fresh.run(
         HELPERS
         + open_table(data_file, "/cube")
         + """
@@ -133,14 +133,13 @@ let g:obs.sent = b:vime.request
     assert observed["highlights"] == 0
 
 
-def test_p_plots_the_column_and_visual_p_the_rows(editor, data_file):  # noqa: F811
-    observed = editor.run(
+def test_p_plots_the_column_and_visual_p_the_rows(fresh, data_file):  # noqa: F811
+    observed = fresh.run(
         HELPERS
         + open_table(data_file)
         + """
-call cursor(3, 1)
-call search('\\<v1\\>', '', 3)
-call cursor(10, col('.'))
+" The column header is not in the buffer (it stays in view above it).
+call cursor(10, match(b:vime.header, '\\<v1\\>') + 1)
 normal p
 call Wait()
 let g:obs.column = [getline(1), b:vime.request]
@@ -164,15 +163,15 @@ let g:obs.prompt = [getline(1), b:vime.request]
         "name": "/big",
     }
     title, request, labels = observed["rows"]
-    # Line 20 shows row 16 (rows start on line 4): the five lines are rows 16..20.
+    # Line 20 shows row 19 (line 1 is the first row): the five lines are rows 19..23.
     assert (request["start"], request["stop"], request["y"], request["x"]) == (
-        16,
-        21,
+        19,
+        24,
         "v1",
         "index",
     )
     rows = [int(word) for word in labels.split()[:-1]]
-    assert len(rows) >= 2 and all(16 <= row <= 20 for row in rows)
+    assert len(rows) >= 2 and all(19 <= row <= 23 for row in rows)
     title, request = observed["prompt"]  # on the index, p asks what to plot
     assert title == "Plot: n vs row  (/big)  dropped 1 ≤ 0"
     assert request["logy"] is True and request["y"] == "n"

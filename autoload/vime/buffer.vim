@@ -101,11 +101,23 @@ function! vime#buffer#in_windows(bufnr, command) abort
   endfor
 endfunction
 
+" Whether command modifiers (<q-mods>) say where a new window goes:
+" :vertical, :tab, :botright, ... (and not only :silent or :keepalt).
+function! vime#buffer#splits(mods) abort
+  return a:mods =~# '\<\%(aboveleft\|belowright\|botright\|topleft\|vertical\|horizontal\|\d*tab\)\>'
+endfunction
+
 " Open (or reuse) a split for a view of `kind` named `name`; return its bufnr.
-function! vime#buffer#split(name, state, height) abort
+" Modifiers that place windows open a new split as they say; without them
+" the view's own window is reused, else g:vime_split places it.
+function! vime#buffer#split(name, state, height, mods) abort
   let l:bufnr = vime#buffer#find(a:name)
   let l:windows = l:bufnr > 0 ? win_findbuf(l:bufnr) : []
-  if !empty(l:windows)
+  if vime#buffer#splits(a:mods)
+    call s:close_windows(l:windows)
+    let l:size = a:mods =~# '\<\%(vert\%[ical]\|tab\)\>' ? '' : a:height
+    execute 'silent keepalt' a:mods l:size . 'new' fnameescape(a:name)
+  elseif !empty(l:windows)
     call win_gotoid(l:windows[0])
   else
     let l:reuse = s:window_of_kind(a:state.kind)
@@ -119,6 +131,15 @@ function! vime#buffer#split(name, state, height) abort
   endif
   call vime#buffer#setup(a:state)
   return bufnr('%')
+endfunction
+
+" Close these windows of the tab page, unless one is the last window.
+function! s:close_windows(windows) abort
+  for l:winid in a:windows
+    if win_id2win(l:winid) > 0 && winnr('$') > 1
+      execute win_id2win(l:winid) . 'close'
+    endif
+  endfor
 endfunction
 
 function! s:window_of_kind(kind) abort
@@ -156,10 +177,11 @@ function! vime#buffer#syntax() abort
     syntax match vimeShape /[0-9,]\+ × [0-9,]\+/ contained nextgroup=vimeKind skipwhite
     syntax match vimeKind /\S\+/ contained
   elseif l:kind ==# 'table'
-    syntax match vimeTitle /\%1l.*/
-    syntax match vimeHeader /\%3l.*/
-    syntax match vimeIndex /\%>3l^\s*\S\+/ nextgroup=vimeRow
+    syntax match vimeIndex /^\s*\S\+/ nextgroup=vimeRow
     syntax match vimeRow /.*/ contained contains=vimeNaN
+  elseif l:kind ==# 'header'
+    syntax match vimeTitle /\%1l.*/
+    syntax match vimeHeader /\%2l.*/
   elseif l:kind ==# 'plot'
     syntax match vimeTitle /\%1l.*/
     syntax match vimePlot /[\u2801-\u28ff]\+/
@@ -191,25 +213,48 @@ endfunction
 let s:defaults = {
       \ 'list': [['<CR>', 'open'], ['i', 'info'], ['p', 'plot'], ['c', 'compute'],
       \          ['R', 'refresh']],
-      \ 'table': [[']]', 'next-page'], ['[[', 'prev-page'], ['gg', 'first-page'],
-      \           ['G', 'last-page'], ['<', 'column-left'], ['>', 'column-right'],
-      \           ['K', 'info'], ['p', 'plot-column'], ['c', 'compute'], ['R', 'refresh']],
-      \ 'info': [['q', 'close-view']],
-      \ 'plot': [['q', 'close-view'], ['R', 'refresh']],
+      \ 'table': [['j', 'down'], ['<Down>', 'down'], ['k', 'up'], ['<Up>', 'up'],
+      \           ['<C-d>', 'half-down'], ['<C-u>', 'half-up'], ['<C-f>', 'page-down'],
+      \           ['<PageDown>', 'page-down'], ['<C-b>', 'page-up'], ['<PageUp>', 'page-up'],
+      \           [']]', 'next-page'], ['[[', 'prev-page'], ['gg', 'first-row'],
+      \           ['G', 'last-row'], ['zl', 'scroll-right'], ['zh', 'scroll-left'],
+      \           [']c', 'next-columns'], ['[c', 'prev-columns'], ['<', 'column-left'],
+      \           ['>', 'column-right'], ['-', 'list'], ['K', 'info'], ['p', 'plot-column'],
+      \           ['c', 'compute'], ['R', 'refresh']],
+      \ 'info': [['q', 'close-view'], ['-', 'list']],
+      \ 'plot': [['q', 'close-view'], ['R', 'refresh'], ['-', 'list']],
       \ 'log': [['q', 'close-view'], ['R', 'refresh']],
       \ }
 
+" The original tool's keys, after a prefix: g:vime_leader_keys = 1 uses ','.
+let s:leader_keys = [['p', 'plot'], ['pv', 'plot-vertical'], ['ph', 'plot-horizontal'],
+      \ ['i', 'info'], ['c', 'compute'], ['r', 'refresh'], ['b', 'list'], ['h', 'help'],
+      \ ['q', 'close-view']]
+
+" Map the keys of a buffer's kind to the <Plug> maps, once per buffer.  The
+" user's own choice wins: an action they mapped themselves (to its <Plug>
+" name) keeps only their keys, and a key with a buffer-local map (from an
+" ftplugin) keeps it.
 function! s:map_defaults(kind) abort
-  if get(g:, 'vime_no_mappings', 0)
+  if get(g:, 'vime_no_mappings', 0) || exists('b:vime_mapped')
     return
   endif
-  for [l:lhs, l:action] in get(s:defaults, a:kind, [])
-    let l:plug = '<Plug>(vime-' . l:action . ')'
-    " The user's own choice wins: a map to the <Plug> name, or a buffer-local
-    " map of the key from an ftplugin.
-    if hasmapto(l:plug, 'n') || get(maparg(l:lhs, 'n', 0, 1), 'buffer', 0)
-      continue
+  let b:vime_mapped = 1
+  let l:keys = map(copy(get(s:defaults, a:kind, [])), 'v:val + ["<nowait>"]')
+  let l:prefix = get(g:, 'vime_leader_keys', 0)
+  if !empty(l:prefix)
+    let l:prefix = type(l:prefix) == type('') ? l:prefix : ','
+    call extend(l:keys, map(copy(s:leader_keys), '[l:prefix . v:val[0], v:val[1], ""]'))
+  endif
+  let l:theirs = filter(map(copy(l:keys), 'v:val[1]'),
+        \ 'hasmapto("<Plug>(vime-" . v:val . ")", "n")')
+  for [l:lhs, l:action, l:nowait] in l:keys
+    if index(l:theirs, l:action) < 0 && !get(maparg(l:lhs, 'n', 0, 1), 'buffer', 0)
+      execute 'nmap <buffer> <silent>' l:nowait l:lhs '<Plug>(vime-' . l:action . ')'
     endif
-    execute 'nmap <buffer> <nowait> <silent>' l:lhs l:plug
   endfor
+  if a:kind ==# 'table' && empty(maparg('<CR>', 'c'))
+    " :123 goes to row 123 (see vime#table#command_line_enter()).
+    cnoremap <buffer> <expr> <CR> vime#table#command_line_enter()
+  endif
 endfunction

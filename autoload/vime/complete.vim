@@ -44,3 +44,11 @@ function! s:argument_index(line, pos) abort
   let l:before = substitute(strpart(a:line, 0, a:pos), '^\s*\a*Vime\a*!\=\s*', '', '')
   return len(split(l:before, '\s\+', 1)) - 1
 endfunction
+
+" :VimeColumns {name} ...: every column of the table, those typed left out.
+function! vime#complete#columns(lead, line, pos) abort
+  let l:context = vime#context()
+  let l:typed = split(strpart(a:line, 0, a:pos - len(a:lead)))[1:]
+  return s:matching(a:lead, filter(vime#columns(l:context.path, l:context.name),
+        \ 'index(l:typed, v:val) < 0'))
+endfunction

@@ -28,7 +28,7 @@ function! vime#compute#start(text) abort
     return
   endif
   call vime#request(l:context.path, 'compute_start', l:params,
-        \ function('s:on_started', [l:params.source]))
+        \ function('s:on_started', [l:context.path, l:params.source]))
 endfunction
 
 " Parse the argument of :VimeCompute into compute_start params.
@@ -94,13 +94,13 @@ function! s:pairs(text, separator, equals, many) abort
   return l:pairs
 endfunction
 
-function! s:on_started(source, result) abort
+function! s:on_started(path, source, result) abort
   if !get(a:result, 'ok', 0)
     call vime#fail(a:result)
     return
   endif
   let s:state = {'status': 'running', 'job': get(a:result, 'job', 0), 'progress': '',
-        \ 'generation': vime#job#generation()}
+        \ 'generation': vime#job#generation(), 'path': a:path}
   call vime#message('compute job ' . s:state.job . ' started on ' . a:source
         \ . '; :VimeCancel stops it')
 endfunction
@@ -124,13 +124,24 @@ function! vime#compute#on_progress(params) abort
   endif
 endfunction
 
+" The lists show the new table under its source; the message says how to
+" open it, or g:vime_open_results = 1 opens it.
 function! vime#compute#on_done(params) abort
+  let l:path = get(s:state, 'path', '')
   let s:state = {'status': 'done', 'job': get(a:params, 'job', 0), 'progress': ''}
   let l:table = get(a:params, 'table', '')
-  call vime#message(printf('compute %s done: %s, %s rows × %s cols in %s s',
+  let l:open = get(g:, 'vime_open_results', 0) && !empty(l:path) && !empty(l:table)
+  call vime#message(printf('compute %s done: %s, %s rows × %s cols in %s s%s',
         \ s:state.job, l:table, vime#view#number(get(a:params, 'rows', '?')),
-        \ vime#view#number(get(a:params, 'cols', '?')), s:seconds(get(a:params, 'elapsed', 0))))
+        \ vime#view#number(get(a:params, 'cols', '?')), s:seconds(get(a:params, 'elapsed', 0)),
+        \ l:open ? '' : '; :VimeTable ' . l:table . ' opens it'))
+  if !empty(l:path)
+    call vime#refresh_tables(l:path)
+  endif
   call vime#list#load_all()
+  if l:open
+    call vime#show_result(l:path, l:table)
+  endif
 endfunction
 
 function! vime#compute#on_error(params) abort

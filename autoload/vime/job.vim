@@ -127,6 +127,19 @@ function! vime#job#log() abort
   return copy(s:log)
 endfunction
 
+" -- what differs between the editors, decided here once -------------------------
+
+" How a table keeps its column header in view: Neovim 0.8 draws a 'winbar';
+" Vim and older Neovim get a small header window above the table.
+function! vime#job#header_style() abort
+  return s:nvim && has('nvim-0.8') ? 'winbar' : 'window'
+endfunction
+
+" Set a window's 'winbar' (only called when header_style() is 'winbar').
+function! vime#job#set_winbar(winid, value) abort
+  call setwinvar(a:winid, '&winbar', a:value)
+endfunction
+
 " Append a line to the log that :VimeLog shows (errors go there too).
 function! vime#job#log_line(text) abort
   call s:log_line(a:text)

@@ -61,14 +61,15 @@ endfunction
 
 " Open (or reuse) the plot split of a table and draw the request in it; from a
 " table, the plane on screen unless the request names one.
-function! vime#plot#show(target, request) abort
+" mods: the command's <mods> (:vertical, :tab, ...), '' for g:vime_split.
+function! vime#plot#show(target, request, mods) abort
   let l:state = get(b:, 'vime', {})
   if get(l:state, 'kind', '') ==# 'table' && !empty(get(l:state, 'plane', []))
     call extend(a:request, {'plane': l:state.plane}, 'keep')
   endif
   let l:bufnr = vime#buffer#split('vime-plot://' . a:target.path . '/' . a:target.name,
         \ {'kind': 'plot', 'path': a:target.path, 'name': a:target.name, 'request': a:request},
-        \ get(g:, 'vime_plot_height', max([12, &lines / 2])))
+        \ get(g:, 'vime_plot_height', max([12, &lines / 2])), a:mods)
   call vime#view#load(l:bufnr)
 endfunction
 
@@ -141,7 +142,7 @@ function! vime#plot#column() abort
     return
   endif
   let l:target = vime#context()
-  call vime#plot#show(l:target, {'name': l:target.name, 'y': l:column, 'x': 'index'})
+  call vime#plot#show(l:target, {'name': l:target.name, 'y': l:column, 'x': 'index'}, '')
 endfunction
 
 " p on lines selected in a table: plot those rows only, the column under the
@@ -151,15 +152,15 @@ function! vime#plot#rows() abort
   if get(l:state, 'kind', '') !=# 'table' || l:state.rows < 0
     return
   endif
-  let l:first = max([line("'<"), l:state.first_data_line])
-  let l:last = min([line("'>"), l:state.first_data_line + l:state.stop - l:state.start - 1])
+  " Line 1 holds the row at start: the header stays out of the buffer.
+  let l:first = max([line("'<"), 1])
+  let l:last = min([line("'>"), l:state.stop - l:state.start])
   if l:first > l:last
     call vime#error('select rows of the table to plot them')
     return
   endif
   let l:target = vime#context()
-  let l:rows = {'start': l:state.start + l:first - l:state.first_data_line,
-        \ 'stop': l:state.start + l:last - l:state.first_data_line + 1}
+  let l:rows = {'start': l:state.start + l:first - 1, 'stop': l:state.start + l:last}
   let l:column = vime#table#column_under_cursor()
   if !empty(l:column)
     let l:request = {'name': l:target.name, 'y': l:column, 'x': 'index'}
@@ -170,7 +171,7 @@ function! vime#plot#rows() abort
     endif
     let l:request = vime#plot#request(split(l:answer), l:target.name)
   endif
-  call vime#plot#show(l:target, extend(l:request, l:rows))
+  call vime#plot#show(l:target, extend(l:request, l:rows), '')
 endfunction
 
 " Visual p in a table plots the selected rows, unless the user chose otherwise.
