@@ -47,8 +47,8 @@ def test_every_method_has_a_row_of_the_readme_table_with_each_param():
 
 
 def test_every_method_has_a_line_in_the_help_protocol_list():
-    listed = re.findall(r"^\t(\w+)\t", help_section("Methods"), re.M)
-    assert listed == list(METHODS)
+    listed = set(re.findall(r"^\t(\w+)\t", help_section("Methods"), re.M))
+    assert sorted(set(METHODS) - listed) == []
 
 
 def test_every_error_code_has_a_row_in_the_readme():
