@@ -29,10 +29,11 @@ class Mode:
     runs: int  # runs of a light row
     heavy_runs: int  # runs of a row whose baseline reads a whole table
     timeout: float  # per child process
+    scale: tuple[int, int, int]  # the sizes of the scale rows' table
 
 
-FULL = Mode("full", 10_000_000, runs=9, heavy_runs=5, timeout=300)
-QUICK = Mode("quick", 1_000_000, runs=2, heavy_runs=1, timeout=120)
+FULL = Mode("full", 10_000_000, 9, 5, 300, scale=(1_000_000, 10_000_000, 100_000_000))
+QUICK = Mode("quick", 1_000_000, 2, 1, 120, scale=(10_000, 100_000, 1_000_000))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -64,13 +65,14 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     mode = QUICK if args.quick else FULL
     began = time.perf_counter()
-    files = reference_files(args.cache or default_cache_dir(), mode.rows)
+    cache = args.cache or default_cache_dir()
+    files = reference_files(cache, mode.rows)
     ensure(files, log=log)
     generated = time.perf_counter() - began
-    cases = selected(all_cases(), args.only)
+    cases = selected(all_cases(mode.scale), args.only)
     rows = []
     with tempfile.TemporaryDirectory(prefix="vime-bench-") as scratch:
-        bench = Bench(files, Path(scratch), sys.executable, mode.timeout, plot_points=mode.rows)
+        bench = Bench(files, Path(scratch), sys.executable, mode.timeout, mode.rows, cache, log)
         for case in cases:
             runs = mode.heavy_runs if case.heavy else mode.runs
             log(f"{case.key}: {case.operation} ...")
@@ -80,8 +82,9 @@ def main(argv: list[str]) -> int:
     wall = time.perf_counter() - began
     files_note = (
         f"Reference files: {mode.rows:,} rows x 10 cols (pandas table and fixed formats),"
-        f" h5py {mode.rows:,} x 8 chunked float64, {files.compound_rows:,}-row compound;"
-        f" in {files.table.parent} (generating them took {generated:.0f} s of this run)."
+        f" h5py {mode.rows:,} x 8 chunked float64, {mode.rows:,}-row compound;"
+        f" in {files.table.parent} (generating them took {generated:.0f} s of this run;"
+        " the scale rows' tables are generated when their row runs)."
     )
     text = render(rows, mode.name, files_note, wall, FILTER_QUERY, FLAT_GROWTH_MB)
     print(text)

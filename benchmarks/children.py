@@ -32,6 +32,29 @@ def seed_frame(path: str, key: str, kind: str):
         return pd.DataFrame(handle[key][()])
 
 
+def plain(value):
+    """A cell as vime shows it: numpy scalars as Python values, bytes decoded."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value.item() if hasattr(value, "item") else value
+
+
+def page_check(frame) -> dict:
+    """The values of a page, as benchmarks.checks compares them with vime's text.
+
+    A nested compound field (a column of records) gives one column per member,
+    named as vime names it ('pos.x').
+    """
+    columns, cells = [], []
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        for member in values.dtype.names or [None]:
+            columns.append(str(name) if member is None else f"{name}.{member}")
+            cells.append([plain(v) for v in (values if member is None else values[member])])
+    index = [plain(v) for v in frame.index]
+    return {"columns": columns, "rows": [list(row) for row in zip(index, *cells, strict=True)]}
+
+
 def seed_page(args: dict) -> dict:
     """read the whole table, keep 100 rows, tabulate them (the seed's `table`)."""
     from tabulate import tabulate
@@ -39,10 +62,21 @@ def seed_page(args: dict) -> dict:
     def page():
         frame = seed_frame(args["path"], args["key"], args["kind"])
         rows = frame.iloc[args["start"] : args["start"] + PAGE_ROWS]
-        return tabulate(rows, headers="keys", tablefmt="plain")
+        return rows, tabulate(rows, headers="keys", tablefmt="plain")
 
-    seconds, text = timed(page)
-    return {"seconds": seconds, "check": len(text.splitlines()) - 1}
+    seconds, (rows, _) = timed(page)
+    return {"seconds": seconds, "check": page_check(rows)}
+
+
+def reference_page(args: dict) -> dict:
+    """The page's values regenerated from the seeded writer of the reference table."""
+    from benchmarks.generate import chunk_bounds, frame_chunk
+
+    start = args["start"]
+    first, last = next((a, b) for a, b in chunk_bounds(args["rows"]) if a <= start < b)
+    chunk = frame_chunk(first, last)
+    page = chunk.iloc[start - first : start - first + PAGE_ROWS]
+    return {"seconds": 0.0, "check": page_check(page)}
 
 
 def h5py_slice(args: dict) -> dict:
@@ -74,16 +108,21 @@ def pandas_open(args: dict) -> dict:
 
 
 def seed_info(args: dict) -> dict:
-    """read the whole table, describe() it and tabulate the summary (the seed's `info`)."""
+    """read the whole table, describe() it and tabulate the summary (the seed's `info`).
+
+    describe()'s statistics are the check.
+    """
     from tabulate import tabulate
 
     def info():
         frame = seed_frame(args["path"], args["key"], args["kind"])
+        summary = frame.describe()
         dtypes = tabulate(frame.dtypes.astype(str).to_frame("dtype"), tablefmt="plain")
-        return dtypes + "\n" + tabulate(frame.describe(), headers="keys", tablefmt="plain")
+        return summary, dtypes + "\n" + tabulate(summary, headers="keys", tablefmt="plain")
 
-    seconds, text = timed(info)
-    return {"seconds": seconds, "check": len(text)}
+    seconds, (summary, _) = timed(info)
+    check = {column: {k: float(v) for k, v in stats.items()} for column, stats in summary.items()}
+    return {"seconds": seconds, "check": check}
 
 
 def seed_filter(args: dict) -> dict:
@@ -92,22 +131,24 @@ def seed_filter(args: dict) -> dict:
 
     pd.DataFrame({"v0": [0.0]}).query(args["query"])  # load numexpr before the clock
     seconds, result = timed(lambda: pd.read_hdf(args["path"], args["key"]).query(args["query"]))
-    return {"seconds": seconds, "check": len(result)}
+    return {"seconds": seconds, "check": page_check(result) if args["check"] else len(result)}
 
 
 def seed_file_plot(args: dict) -> dict:
-    """read the whole table, then draw one column with vime's engine."""
-    import numpy as np
+    """read the whole table, then draw one column against row numbers with vime's engine.
+
+    Its lines are the check: vime's streamed plot of the file must be this picture.
+    """
     import pandas as pd
 
     from vime.plot import braille_plot
 
     def plot():
         column = pd.read_hdf(args["path"], args["key"])[args["y"]].to_numpy(dtype="float64")
-        return braille_plot(np.arange(len(column), dtype="float64"), column, **PLOT_SIZE)
+        return braille_plot(None, column, y_name=args["y"], **PLOT_SIZE)
 
-    seconds, text = timed(plot)
-    return {"seconds": seconds, "check": len(as_lines(text))}
+    seconds, lines = timed(plot)
+    return {"seconds": seconds, "check": lines}
 
 
 PLOT_SIZE = {"width": 72, "height": 20}
@@ -149,6 +190,7 @@ def engine_plot(args: dict) -> dict:
 
 OPERATIONS = {
     "seed_page": seed_page,
+    "reference_page": reference_page,
     # The same page in a fresh process with its imports, timed by the parent.
     "cold_seed_page": seed_page,
     "h5py_slice": h5py_slice,

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from benchmarks.processes import ROOT, BenchError, Sample
+from benchmarks.processes import ROOT, BenchError, BenchSkipped, Sample
 
 POLL_LIMIT_S = 20
 
@@ -71,7 +71,7 @@ def first_page(bench, until: str, editor: str = "vim") -> Sample:
     """Seconds from `:edit` to the table list (``until='list'``) or the first page."""
     program = shutil.which(editor)
     if program is None:
-        raise BenchError(f"{editor} is not installed")
+        raise BenchSkipped(f"{editor} is not installed")
     script = bench.workdir / "edit-first-page.vim"
     script.write_text(SCRIPT)
     out = bench.workdir / "edit-first-page.json"

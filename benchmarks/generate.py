@@ -9,11 +9,13 @@ The data is seeded, so every machine benchmarks the same bytes.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 # Bump when the layout of the files changes, so that stale caches regenerate.
-LAYOUT = "v1"
+# v2: the compound dataset has as many rows as the other tables (it had a tenth).
+LAYOUT = "v2"
 CHUNK_ROWS = 1_000_000
 FILTER_COLUMN = "v0"
 # v0 is standard normal: P(v0 > 2.3263) is 1%, the filter the compute row runs.
@@ -26,7 +28,6 @@ RECORDS_NAME = "/records"
 @dataclass(frozen=True)
 class ReferenceFiles:
     rows: int
-    compound_rows: int
     table: Path  # pandas table format, key /data
     fixed: Path  # pandas fixed format, key /data
     matrix: Path  # h5py rows x 8 float64, chunked, /matrix
@@ -49,7 +50,6 @@ def reference_files(cache_dir: Path, rows: int) -> ReferenceFiles:
     folder = Path(cache_dir) / f"{LAYOUT}-rows-{rows}"
     return ReferenceFiles(
         rows=rows,
-        compound_rows=max(rows // 10, 1000),
         table=folder / "table.h5",
         fixed=folder / "fixed.h5",
         matrix=folder / "matrix.h5",
@@ -64,18 +64,31 @@ def ensure(files: ReferenceFiles, log=print) -> None:
         (files.table, lambda tmp: write_pandas_table(tmp, files.rows)),
         (files.fixed, lambda tmp: write_pandas_fixed(tmp, files.rows)),
         (files.matrix, lambda tmp: write_matrix(tmp, files.rows)),
-        (files.records, lambda tmp: write_records(tmp, files.compound_rows)),
+        (files.records, lambda tmp: write_records(tmp, files.rows)),
         (files.warmup, write_warmup),
     ]
     for path, write in writers:
-        if path.exists():
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        log(f"generating {path} ...")
-        tmp = path.with_name(path.name + ".partial")
-        tmp.unlink(missing_ok=True)
-        write(tmp)
-        os.replace(tmp, path)
+        ensure_file(path, write, log)
+
+
+def ensure_file(path: Path, write, log=print) -> None:
+    """Write ``path`` with ``write(temporary path)`` unless it exists."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log(f"generating {path} ...")
+    tmp = path.with_name(path.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def free_gb(folder: Path) -> float:
+    """Free space on the disk that holds ``folder`` (or its nearest existing parent)."""
+    folder = Path(folder)
+    while not folder.exists():
+        folder = folder.parent
+    return shutil.disk_usage(folder).free / 1e9
 
 
 def frame_chunk(start: int, stop: int):

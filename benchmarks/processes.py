@@ -1,53 +1,201 @@
-"""Fresh child processes, each reaped with wait4 so that its peak RSS is its own.
+"""Fresh child processes, each spawned by the fixed launcher so that its peak RSS is its own.
 
 Two kinds of children: a Python child running one operation from
 ``benchmarks.children`` (it prints one JSON line with its own timing), and
-``bin/vime-rpc`` driven over its pipes in the Vim channel form.
+``bin/vime-rpc`` driven over its pipes in the Vim channel form. Both are
+started by ``benchmarks/launcher.py`` (see there why), which reports each
+child's ``ru_maxrss`` when it exits. ``TreePeak`` adds the worker processes
+a backend forks, for the rows that count them.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import selectors
+import signal
+import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RPC = ROOT / "bin" / "vime-rpc"
+LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
 
 
 class BenchError(Exception):
     """An operation failed: its row reports this message instead of a number."""
 
 
+class BenchSkipped(Exception):
+    """A row cannot run on this machine (no editor, no disk space): its row says why."""
+
+
 @dataclass
 class Sample:
     seconds: float
-    rss_mb: float | None  # peak RSS of the child (ru_maxrss); None when not measured
-    check: object = None  # a result to compare between vime and the baseline
+    rss_mb: float | None  # the child's own peak RSS; None when not measured
+    check: object = None  # what the row's check compares (values, not timings)
     extra: dict = field(default_factory=dict)
 
 
-def reap(proc: subprocess.Popen, timeout: float) -> tuple[int, float]:
-    """Wait for the child with wait4; return (exit code, peak RSS in MB)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage.ru_maxrss / 1024  # Linux reports KiB
-        if time.monotonic() > deadline:
-            proc.kill()
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            raise BenchError(f"pid {proc.pid} did not exit within {timeout:.0f} s (killed)")
-        time.sleep(0.002)
+# -- the launcher ------------------------------------------------------------------
+class Launcher:
+    """The client side of benchmarks/launcher.py."""
+
+    def __init__(self, python: str = sys.executable):
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._socket = mine
+        self._lock = threading.Lock()
+        self._exits: dict[int, tuple[int, float]] = {}
+        self.proc = subprocess.Popen(
+            [python, "-I", "-S", str(LAUNCHER), str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        theirs.close()
+
+    def spawn(self, argv: list[str], stdio: tuple[int, int, int], env=None, cwd=ROOT) -> int:
+        """Start ``argv`` with the three descriptors as its stdin, stdout, stderr; its pid."""
+        request = {"argv": argv, "env": dict(os.environ if env is None else env), "cwd": str(cwd)}
+        with self._lock:
+            socket.send_fds(self._socket, [json.dumps(request).encode()], list(stdio))
+            while True:
+                message = self._receive(timeout=30)
+                if message is None:
+                    raise BenchError("the launcher did not answer within 30 s")
+                if "spawned" in message:
+                    return message["spawned"]
+
+    def reap(self, pid: int, timeout: float) -> tuple[int, float]:
+        """Wait for the child's exit: (exit code, peak RSS in MB); kill it after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while pid not in self._exits:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    kill(pid)  # not reaped by the launcher yet, so the pid is still this child's
+                    while pid not in self._exits:
+                        self._receive(timeout=30)
+                    self._exits.pop(pid)
+                    raise BenchError(f"pid {pid} did not exit within {timeout:.0f} s (killed)")
+                self._receive(timeout=left)
+            return self._exits.pop(pid)
+
+    def _receive(self, timeout: float) -> dict | None:
+        """One message from the launcher (an exit is recorded); None on timeout."""
+        self._socket.settimeout(timeout)
+        try:
+            data = self._socket.recv(1 << 16)
+        except TimeoutError:
+            return None
+        if not data:
+            raise BenchError("the launcher process ended")
+        message = json.loads(data)
+        if "exited" in message:
+            self._exits[message["exited"]] = (message["code"], message["peak_kib"] / 1024)
+        return message
+
+    def close(self) -> None:
+        self._socket.close()
+        self.proc.wait(timeout=10)
 
 
+def kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+_launcher: Launcher | None = None
+
+
+def launcher() -> Launcher:
+    """The one launcher of this harness, started on first use."""
+    global _launcher
+    if _launcher is None:
+        _launcher = Launcher()
+        atexit.register(_launcher.close)
+    return _launcher
+
+
+# -- memory of a process tree ---------------------------------------------------------
+def vm_hwm_mb(pid: int) -> float | None:
+    """The process's own peak RSS so far (VmHWM), or None once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def children_of() -> dict[int, list[int]]:
+    """Every process's children, from one scan of /proc."""
+    tree: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        tree.setdefault(int(fields[1]), []).append(int(name))
+    return tree
+
+
+def descendants(root: int) -> list[int]:
+    tree, found, queue = children_of(), [], [root]
+    while queue:
+        kids = tree.get(queue.pop(), [])
+        found += kids
+        queue += kids
+    return found
+
+
+class TreePeak:
+    """The peak RSS of a process's descendants (its workers), summed, sampled until it exits.
+
+    Each descendant's VmHWM only grows, so its last reading is its peak as far as
+    sampling saw it; a worker that lives less than one interval may be missed.
+    Summing per-process peaks counts pages that forked workers share with their
+    parent once per process: an upper bound, as a row that sums should be.
+    """
+
+    def __init__(self, root: int, interval: float = 0.01):
+        self.root = root
+        self.interval = interval
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and os.path.exists(f"/proc/{self.root}"):
+            for pid in descendants(self.root):
+                peak = vm_hwm_mb(pid)
+                if peak is not None:
+                    self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
+            self._stop.wait(self.interval)
+
+    def stop(self) -> float:
+        """Stop sampling; the summed peaks of the descendants seen, in MB."""
+        self._stop.set()
+        self._thread.join()
+        return sum(self.peaks.values())
+
+
+# -- children ---------------------------------------------------------------------------
 def stderr_tail(path: Path) -> str:
     """The last line a child wrote to stderr: for a traceback, the exception itself."""
     try:
@@ -60,9 +208,9 @@ def stderr_tail(path: Path) -> str:
 class LineReader:
     """Whole lines from a pipe, with a timeout, without a reader thread."""
 
-    def __init__(self, stream):
-        self._fd = stream.fileno()
-        self._buffer = b""
+    def __init__(self, fd: int):
+        self._fd = fd
+        self._buffer = bytearray()
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._fd, selectors.EVENT_READ)
 
@@ -77,11 +225,31 @@ class LineReader:
             if not chunk:
                 return None
             self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
+        end = self._buffer.index(b"\n")
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
         return line
 
     def close(self) -> None:
         self._selector.close()
+        os.close(self._fd)
+
+
+def error_file(workdir: Path, prefix: str) -> Path:
+    return Path(tempfile.mkstemp(prefix=prefix, suffix=".err", dir=workdir)[1])
+
+
+def spawn_with_pipes(argv: list[str], err_path: Path, env=None) -> tuple[int, int, int]:
+    """Launch ``argv`` with a pipe on stdin and stdout: (pid, stdin fd, stdout fd)."""
+    stdin_read, stdin_write = os.pipe()
+    stdout_read, stdout_write = os.pipe()
+    with open(err_path, "wb") as err:
+        try:
+            pid = launcher().spawn(argv, (stdin_read, stdout_write, err.fileno()), env)
+        finally:
+            os.close(stdin_read)
+            os.close(stdout_write)
+    return pid, stdin_write, stdout_read
 
 
 def run_python_child(
@@ -92,27 +260,21 @@ def run_python_child(
     Returns (the child's JSON result, seconds from spawn to its result line
     as seen here, peak RSS in MB).
     """
-    err_path = Path(tempfile.mkstemp(prefix="child-", suffix=".err", dir=workdir)[1])
-    with open(err_path, "wb") as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [python, "-m", "benchmarks.children", operation, json.dumps(args)],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=err,
-        )
-    reader = LineReader(proc.stdout)
+    err_path = error_file(workdir, "child-")
+    started = time.perf_counter()
+    argv = [python, "-m", "benchmarks.children", operation, json.dumps(args)]
+    pid, stdin, stdout = spawn_with_pipes(argv, err_path)
+    os.close(stdin)
+    reader = LineReader(stdout)
     try:
         line = reader.read_line(timeout)
         wall = time.perf_counter() - started
-        code, rss = reap(proc, timeout)
     except BenchError:
-        proc.kill()
+        kill(pid)
         raise
     finally:
         reader.close()
-        proc.stdout.close()
+        code, rss = launcher().reap(pid, timeout)
     if code != 0 or not line:
         raise BenchError(f"{operation} exited {code}: {stderr_tail(err_path)}")
     err_path.unlink()
@@ -120,10 +282,11 @@ def run_python_child(
 
 
 def run_command(command: list[str], timeout: float) -> tuple[float, float]:
-    """Spawn a command and wait for it: (seconds from spawn to exit, peak RSS MB)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    code, rss = reap(proc, timeout)
+    """Launch a command and wait for it: (seconds from spawn to exit, peak RSS MB)."""
+    with open(os.devnull, "r+b") as null:
+        started = time.perf_counter()
+        pid = launcher().spawn(command, (null.fileno(), null.fileno(), null.fileno()))
+    code, rss = launcher().reap(pid, timeout)
     seconds = time.perf_counter() - started
     if code != 0:
         raise BenchError(f"{command[0]} exited {code}")
@@ -131,25 +294,29 @@ def run_command(command: list[str], timeout: float) -> tuple[float, float]:
 
 
 class RpcChild:
-    """A fresh bin/vime-rpc speaking the Vim channel form over its pipes."""
+    """A fresh bin/vime-rpc speaking the Vim channel form over its pipes.
 
-    def __init__(self, python: str, workdir: Path, timeout: float):
+    ``with_workers``: finish() adds the summed peaks of the processes the
+    backend forks (its workers) to its own.
+    """
+
+    def __init__(self, python: str, workdir: Path, timeout: float, with_workers: bool = False):
         self.timeout = timeout
         self.notifications: list[dict] = []
+        self.returncode: int | None = None
         self._next_id = 0
-        self._err_path = Path(tempfile.mkstemp(prefix="rpc-", suffix=".err", dir=workdir)[1])
+        self._err_path = error_file(workdir, "rpc-")
         env = {
             **os.environ,
             "VIME_PYTHON": python,
             # Saved column orders must not leak between runs or into the user's config.
             "VIME_CONFIG": str(workdir / "vime-config.json"),
         }
-        with open(self._err_path, "wb") as err:
-            self.started = time.perf_counter()
-            self.proc = subprocess.Popen(
-                [str(RPC)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env
-            )
-        self._reader = LineReader(self.proc.stdout)
+        self.started = time.perf_counter()
+        self.pid, stdin, stdout = spawn_with_pipes([str(RPC)], self._err_path, env)
+        self._stdin = os.fdopen(stdin, "wb")
+        self._reader = LineReader(stdout)
+        self._workers = TreePeak(self.pid) if with_workers else None
 
     def __enter__(self) -> RpcChild:
         return self
@@ -159,18 +326,20 @@ class RpcChild:
 
     def close(self) -> None:
         """Kill the backend unless finish() has reaped it already."""
-        if self.proc.returncode is None:
-            self.proc.kill()
-            os.wait4(self.proc.pid, 0)
-            self.proc.returncode = -9
+        if self.returncode is None:
+            kill(self.pid)
+            self.returncode, _ = launcher().reap(self.pid, self.timeout)
+        if self._workers:
+            self._workers.stop()
         self._reader.close()
-        self.proc.stdout.close()
+        if not self._stdin.closed:
+            self._stdin.close()
 
     def send(self, method: str, **params) -> int:
         self._next_id += 1
         line = json.dumps([self._next_id, {"method": method, "params": params}]) + "\n"
-        self.proc.stdin.write(line.encode())
-        self.proc.stdin.flush()
+        self._stdin.write(line.encode())
+        self._stdin.flush()
         return self._next_id
 
     def _read(self) -> list:
@@ -210,17 +379,26 @@ class RpcChild:
 
     def rss_mb(self) -> float:
         """Current resident set size of the backend, from /proc."""
-        with open(f"/proc/{self.proc.pid}/status") as status:
+        with open(f"/proc/{self.pid}/status") as status:
             for line in status:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
         raise BenchError("VmRSS missing from /proc")
 
     def finish(self) -> float:
-        """Close stdin (the backend exits on EOF) and return its peak RSS in MB."""
-        self.proc.stdin.close()
-        code, rss = reap(self.proc, self.timeout)
-        if code != 0:
-            raise BenchError(f"vime-rpc exited {code}: {stderr_tail(self._err_path)}")
+        """Close stdin (the backend exits on EOF); its peak RSS in MB (with its workers').
+
+        With workers, the backend's own peak is its VmHWM read before EOF (after
+        EOF it only exits): its ru_maxrss would include the largest worker it reaped.
+        """
+        own = vm_hwm_mb(self.pid) if self._workers else None
+        self._stdin.close()
+        try:
+            self.returncode, rss = launcher().reap(self.pid, self.timeout)
+        except BenchError:
+            self.returncode = -signal.SIGKILL  # reaped after the kill
+            raise
+        if self.returncode != 0:
+            raise BenchError(f"vime-rpc exited {self.returncode}: {stderr_tail(self._err_path)}")
         self._err_path.unlink()
-        return rss
+        return rss if own is None else own + self._workers.stop()

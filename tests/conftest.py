@@ -1,19 +1,144 @@
-"""Shared test tools: a client that drives the real bin/vime-rpc subprocess."""
+"""Shared test tools: a client that drives the real bin/vime-rpc subprocess, and the
+suite's own rules: ``--all`` (the quick benchmark and the long fuzz run), editors
+that may be missing, and replies that must be checked.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RPC = ROOT / "bin" / "vime-rpc"
+
+
+# -- the suite's options -----------------------------------------------------------
+def pytest_addoption(parser):
+    parser.addoption(
+        "--all",
+        action="store_true",
+        help="also run the quick benchmark (tests marked 'bench') and the long fuzz run",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--all"):
+        return
+    left_out = [item for item in items if item.get_closest_marker("bench")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("bench")]
+
+
+def pytest_report_header(config):
+    if not config.getoption("--all"):
+        return "vime: the quick benchmark and the long fuzz run are left out (run with --all)"
+    return "vime: --all: with the quick benchmark and the long fuzz run"
+
+
+def editor_or_skip(name: str) -> str:
+    """The editor's executable. A missing one skips the test, with the reason; in CI
+    (which installs both, see .ci/run) it fails it."""
+    executable = shutil.which(name)
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed; CI must test both editors")
+        pytest.skip(f"{name} is not installed: install it to test the plugin in it")
+    return executable
+
+
+# -- every reply is checked --------------------------------------------------------
+# Tests that still throw replies away; their owner fixes them (issue 18, tests 1).
+UNCHECKED_ALLOWED = {
+    "tests/test_data_rpc.py::test_fixture_bytes_are_unchanged_after_a_full_session",
+}
+
+
+class Reply(dict):
+    """A reply of ``RpcProcess.call``. It notes whether the test looked at it: a reply
+    that no test line reads is a test that cannot fail on it."""
+
+    looked = False
+
+    def __getitem__(self, key):
+        self.looked = True
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.looked = True
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        self.looked = True
+        return super().__contains__(key)
+
+    def __iter__(self):
+        self.looked = True
+        return super().__iter__()
+
+    def __eq__(self, other):
+        self.looked = True
+        if isinstance(other, Reply):
+            other.looked = True
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
+
+
+def call_site() -> str:
+    """file:line of the test code that made the call (skipping this module)."""
+    frame = sys._getframe(1)
+    while frame and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    if frame is None:
+        return "?"
+    return f"{os.path.relpath(frame.f_code.co_filename, ROOT)}:{frame.f_lineno}"
+
+
+CALL_PASSED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.stash[CALL_PASSED] = report.passed
+
+
+@pytest.fixture(autouse=True)
+def every_reply_is_checked(request):
+    """A test that passed but never read a reply it got fails at teardown, naming the call."""
+    RpcProcess.started.clear()
+    yield
+    if not request.node.stash.get(CALL_PASSED, False):
+        return
+    unread = unread_replies(RpcProcess.started)
+    if unread and request.node.nodeid not in UNCHECKED_ALLOWED:
+        pytest.fail("replies never checked: " + ", ".join(unread))
+
+
+def unread_replies(processes) -> list[str]:
+    """'method at file:line' for each reply no test line looked at."""
+    return [
+        f"{method} at {where}"
+        for process in processes
+        for method, where, reply in process.replies
+        if not reply.looked
+    ]
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
@@ -26,7 +151,15 @@ def run_python(code: str) -> subprocess.CompletedProcess:
 class RpcProcess:
     """bin/vime-rpc under test: send lines, read whole messages, call methods."""
 
-    def __init__(self, *args: str, env: dict | None = None, stderr_path: Path | None = None):
+    started: ClassVar[list[RpcProcess]] = []  # the processes of the running test
+
+    def __init__(
+        self,
+        *args: str,
+        env: dict | None = None,
+        stderr_path: Path | None = None,
+        cwd: Path | None = None,
+    ):
         environment = {**os.environ, "VIME_PYTHON": sys.executable, **(env or {})}
         self._stderr = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -35,10 +168,13 @@ class RpcProcess:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=environment,
+            cwd=cwd,
         )
         self.lines: queue.Queue = queue.Queue()
         self.notifications: list = []
+        self.replies: list[tuple[str, str, Reply]] = []  # (method, call site, reply)
         self._next_id = 0
+        RpcProcess.started.append(self)
         threading.Thread(target=self._read_stdout, daemon=True).start()
 
     def _read_stdout(self) -> None:
@@ -70,7 +206,9 @@ class RpcProcess:
         while True:
             message = self.read(timeout)
             if message[0] == msg_id:
-                return message[1]
+                reply = Reply(message[1])
+                self.replies.append((method, call_site(), reply))
+                return reply
             self.notifications.append(message)
 
     def opened(self, path) -> RpcProcess:
@@ -95,9 +233,16 @@ class RpcProcess:
         return self.proc.wait(timeout)
 
     def stop(self) -> None:
+        """End the backend: EOF first (an orderly exit, which saves coverage data), then
+        SIGKILL if it has not exited within 10 s."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            with contextlib.suppress(OSError):  # a dead backend's pipe
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         if self._stderr is not subprocess.DEVNULL:
             self._stderr.close()
 

@@ -1,26 +1,36 @@
-"""The benchmarks must not rot: a --quick run end to end, and the judging logic.
+"""The benchmarks must not rot and must not lie.
 
-No timing is asserted here (speed lives in benchmarks/RESULTS.md); the quick
-run must produce every row with real numbers and no errors.
+A --quick run end to end (marked ``bench``: it runs under ``--all``) must
+produce every row with real numbers, checked results and no errors. The
+rest runs in every suite: the judging and reporting logic on made-up
+samples, the checks that compare vime's text with the expected values, and
+the launcher that makes every child's peak RSS its own.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
-from pathlib import Path
+import textwrap
+import time
+from types import SimpleNamespace
 
 import pytest
 
+from benchmarks import cases, checks
+from benchmarks.__main__ import QUICK
 from benchmarks.cases import Case, Target, all_cases
-from benchmarks.processes import BenchError, Sample
+from benchmarks.processes import BenchError, BenchSkipped, Launcher, Sample, TreePeak, vm_hwm_mb
 from benchmarks.report import render
 from benchmarks.runner import run_case
+from tests.conftest import ROOT, editor_or_skip
 
-ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"^\d+(\.\d+)? (ms|s)$")
 MEGABYTES = re.compile(r"^\d+ MB$")
+EDITOR_ROWS = {"editor-list": "vim", "editor-page": "vim", "editor-nvim": "nvim"}
 
 
 def table_rows(markdown: str) -> dict[str, dict[str, str]]:
@@ -39,6 +49,7 @@ def repo_results() -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
+# -- the quick run (under --all) -------------------------------------------------
 @pytest.fixture(scope="module")
 def quick_results(tmp_path_factory):
     """One `python -m benchmarks --quick` into a temporary cache and results file."""
@@ -51,48 +62,77 @@ def quick_results(tmp_path_factory):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=900,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert repo_results() == before, "a --results run must leave the repository's RESULTS.md"
     return run.stdout, results.read_text(), folder
 
 
+QUICK_CASES = all_cases(QUICK.scale)
+TARGETED = [case for case in QUICK_CASES if case.target.checked and case.key not in EDITOR_ROWS]
+
+
+# The quick run's tests: under --all only. xdist runs a file's tests in one worker
+# (bin/vime-test: --dist loadfile), so the quick run happens once.
+bench = pytest.mark.bench
+
+
+@bench
 def test_quick_run_writes_the_printed_table(quick_results):
     printed, written, _ = quick_results
     assert written.strip() == printed.strip()
     assert "quick run" in written
     for fact in ("cores", "memory", "Python 3.", "pandas ", "h5py ", "tables ", "date: "):
         assert fact in written
+    targets = [case for case in QUICK_CASES if case.target.checked]
+    assert re.search(rf"\*\*\d+ of {len(targets)} targets met\.\*\*", written)
 
 
-def test_quick_run_has_every_row_with_numbers(quick_results):
-    _, written, _ = quick_results
-    rows = table_rows(written)
-    for case in all_cases():
-        assert case.operation in rows, f"row missing: {case.operation}"
-        row = rows[case.operation]
-        assert not row["result"].startswith("**ERROR"), f"{case.operation}: {row['result']}"
-        assert row["result"] in ("met", "—") or row["result"].startswith("**NOT MET**")
-        if case.baseline is not None:
-            assert NUMBER.match(row["baseline"]), f"{case.operation}: {row['baseline']}"
-            assert re.match(r"^\d+\.\d+x (faster|slower)$", row["ratio"]), row["ratio"]
-        if case.floor is not None:
-            assert NUMBER.match(row["floor (h5py slice)"]), row
-        if case.key.startswith("pages-rss"):
-            assert re.match(r"^RSS \d+ → \d+ → \d+ MB \(", row["vime"]), row["vime"]
-        else:
-            assert NUMBER.match(row["vime"]), f"{case.operation}: {row['vime']}"
-        if not case.key.startswith("editor"):
-            assert MEGABYTES.match(row["vime peak RSS"]), row
+@bench
+@pytest.mark.parametrize("case", TARGETED, ids=lambda case: case.key)
+def test_quick_run_row_has_numbers_and_a_checked_result(quick_results, case):
+    row = table_rows(quick_results[1])[case.operation]
+    assert row["result"] == "met" or row["result"].startswith("**NOT MET**"), row["result"]
+    if case.baseline is not None:
+        assert NUMBER.match(row["baseline"]), row["baseline"]
+        assert re.match(r"^\d+\.\d+x (faster|slower)$", row["ratio"]), row["ratio"]
+    if case.floor is not None:
+        assert NUMBER.match(row["floor (h5py slice)"]), row
+    if case.key.startswith("pages-rss"):
+        assert re.match(r"^RSS \d+ → \d+ → \d+ MB \(", row["vime"]), row["vime"]
+    else:
+        assert NUMBER.match(row["vime"]), row["vime"]
+    assert MEGABYTES.match(row["vime peak RSS"]), row
 
 
+@bench
+def test_quick_run_cold_page_row_is_information(quick_results):
+    (case,) = [c for c in QUICK_CASES if c.key == "page-cold"]
+    row = table_rows(quick_results[1])[case.operation]
+    assert row["result"] == "— (no target)" and NUMBER.match(row["vime"])
+
+
+@bench
+@pytest.mark.parametrize("key", sorted(EDITOR_ROWS))
+def test_quick_run_editor_row(quick_results, key):
+    (case,) = [c for c in QUICK_CASES if c.key == key]
+    row = table_rows(quick_results[1])[case.operation]
+    editor = EDITOR_ROWS[key]
+    if shutil.which(editor) is None:
+        assert row["result"] == f"**SKIPPED**: {editor} is not installed"
+    editor_or_skip(editor)
+    assert row["result"] == "met" or row["result"].startswith("**NOT MET**"), row["result"]
+    assert NUMBER.match(row["vime"]), row["vime"]
+
+
+@bench
 def test_quick_run_generated_the_reference_files(quick_results):
     import h5py
     import pandas as pd
 
     _, _, folder = quick_results
-    (files_dir,) = (folder / "cache").iterdir()
+    files_dir = folder / "cache" / "v2-rows-1000000"
     with pd.HDFStore(files_dir / "table.h5", mode="r") as store:
         assert store.get_storer("/data").nrows == 1_000_000
         assert store.get_storer("/data").ncols == 10
@@ -100,11 +140,17 @@ def test_quick_run_generated_the_reference_files(quick_results):
         assert handle["/matrix"].shape == (1_000_000, 8)
         assert handle["/matrix"].chunks is not None
     with h5py.File(files_dir / "records.h5", "r") as handle:
-        assert handle["/records"].dtype.names is not None
-    assert not list(files_dir.glob("*.partial"))
+        assert handle["/records"].shape == (1_000_000,)
+    for rows in QUICK.scale:
+        with pd.HDFStore(folder / "cache" / f"v2-rows-{rows}" / "table.h5", mode="r") as store:
+            assert store.get_storer("/data").nrows == rows
+    assert not list((folder / "cache").glob("*/*.partial"))
 
 
 # -- the judging logic, on made-up samples ---------------------------------------
+BENCH = SimpleNamespace(checking=True)
+
+
 def fixed(seconds: float, rss: float = 50.0, check=None):
     return lambda bench: Sample(seconds, rss, check=check)
 
@@ -113,39 +159,226 @@ def failing(bench):
     raise BenchError("handler not built")
 
 
-def case(vime, baseline, target, compare=False) -> Case:
-    return Case("k", "made-up row", vime, baseline, "made-up baseline", target, compare=compare)
+def case(vime, baseline, target, **fields) -> Case:
+    return Case("k", "made-up row", vime, baseline, "made-up baseline", target, **fields)
 
 
 def test_a_failing_vime_side_is_an_error_row_not_a_crash():
-    row = run_case(case(failing, fixed(1.0), Target("faster", min_speedup=1)), None, runs=3)
+    row = run_case(case(failing, fixed(1.0), Target("faster", min_speedup=1)), BENCH, runs=3)
     assert row.status == "ERROR"
     assert row.reasons == ["vime: handler not built"]
     assert len(row.baseline.samples) == 3  # the baseline is still measured
     text = render([row], "quick", "", 1.0, "q", 10)
-    assert "**ERROR**: vime: handler not built" in text
-    assert "1 of 1 rows miss their target or failed" in text
+    assert "| **ERROR**: vime: handler not built |" in text
+    assert "**0 of 1 targets met.**" in text and "Errors (1):" in text
 
 
 def test_medians_and_ratio_decide_met_and_not_met():
-    met = run_case(case(fixed(0.01), fixed(1.0), Target("20x", min_speedup=20)), None, runs=3)
+    met = run_case(case(fixed(0.01), fixed(1.0), Target("20x", min_speedup=20)), BENCH, runs=3)
     assert met.status == "met"
-    missed = run_case(case(fixed(0.1), fixed(1.0), Target("20x", min_speedup=20)), None, runs=3)
+    missed = run_case(case(fixed(0.1), fixed(1.0), Target("20x", min_speedup=20)), BENCH, runs=3)
     assert missed.status == "NOT MET"
     assert missed.reasons == ["speedup 10.0x < 20x"]
     text = render([met, missed], "full", "", 1.0, "q", 10)
     assert "100.0x faster" in text and "10.0x faster" in text
+    assert "**1 of 2 targets met.**" in text
+    assert "Not met (1):\n- made-up row: speedup 10.0x < 20x" in text
+
+
+def test_rows_without_a_target_are_not_counted():
+    info = run_case(case(fixed(0.1), fixed(1.0), Target("none")), BENCH, runs=1)
+    met = run_case(case(fixed(0.01), fixed(1.0), Target("20x", min_speedup=20)), BENCH, runs=1)
+    assert info.status == "info"
+    text = render([info, met], "full", "", 1.0, "q", 10)
+    assert "**1 of 1 targets met.**" in text and "| — (no target) |" in text
 
 
 def test_memory_and_slowdown_limits():
     target = Target("≤ 1.5x, ≤ 400 MB", max_slowdown=1.5, max_rss_mb=400)
-    row = run_case(case(fixed(2.0, rss=500), fixed(1.0), target), None, runs=1)
+    row = run_case(case(fixed(2.0, rss=500), fixed(1.0), target), BENCH, runs=1)
     assert row.status == "NOT MET"
     assert row.reasons == ["2.00x the baseline's time > 1.5x", "peak RSS 500 MB > 400 MB"]
 
 
+def test_rss_within_a_band_of_the_baselines():
+    target = Target("flat", max_slowdown=1.2, max_rss_delta_mb=10)
+    same = run_case(case(fixed(1.1, rss=105), fixed(1.0, rss=100), target), BENCH, runs=1)
+    grown = run_case(case(fixed(1.1, rss=115), fixed(1.0, rss=100), target), BENCH, runs=1)
+    assert same.status == "met"
+    assert grown.reasons == ["peak RSS 115 MB vs 100 MB: ±10 MB"]
+
+
 def test_a_result_that_differs_from_the_baseline_is_an_error():
     target = Target("faster", min_speedup=1)
-    row = run_case(case(fixed(0.1, check=99), fixed(1.0, check=100), target, True), None, 1)
+    row = run_case(
+        case(fixed(0.1, check=99), fixed(1.0, check=100), target, compare=checks.same), BENCH, 1
+    )
     assert row.status == "ERROR"
-    assert "differs" in row.reasons[0]
+    assert row.reasons == ["wrong result: vime's 99 differs from 100"]
+    assert "| **ERROR**: wrong result: vime's 99 differs from 100 |" in render(
+        [row], "full", "", 1.0, "q", 10
+    )
+
+
+def test_a_result_left_unchecked_by_a_failing_baseline_is_an_error():
+    target = Target("RSS", max_rss_mb=100)
+    row = run_case(case(fixed(0.1, check=1), failing, target, compare=checks.same), BENCH, 1)
+    assert row.status == "ERROR"
+    assert row.reasons == ["result not checked: no baseline result (baseline: handler not built)"]
+
+
+def test_the_expected_result_may_come_from_elsewhere_than_the_baseline():
+    target = Target("faster", min_speedup=1)
+    row = run_case(
+        case(
+            fixed(0.1, check=7),
+            fixed(1.0, check=8),
+            target,
+            compare=checks.same,
+            expected=lambda bench: 7,
+        ),
+        BENCH,
+        2,
+    )
+    assert row.status == "met"
+
+
+def test_a_skipped_row_says_why_and_is_not_met():
+    def no_disk(bench):
+        raise BenchSkipped("3 GB free; generating needs 20 GB")
+
+    row = run_case(
+        case(fixed(0.1), fixed(1.0), Target("x", max_slowdown=2), prepare=no_disk), BENCH, 2
+    )
+    assert (row.status, row.vime.samples) == ("SKIPPED", [])
+    text = render([row], "full", "", 1.0, "q", 10)
+    assert "| **SKIPPED**: 3 GB free; generating needs 20 GB |" in text
+    assert "**0 of 1 targets met.**" in text and "Skipped (1):" in text
+
+
+def test_an_editor_row_without_its_editor_is_skipped_with_the_reason(monkeypatch):
+    monkeypatch.setattr("benchmarks.editor.shutil.which", lambda name: None)
+    (nvim,) = [c for c in QUICK_CASES if c.key == "editor-nvim"]
+    row = run_case(nvim, BENCH, runs=2)
+    assert (row.status, row.reasons) == ("SKIPPED", ["nvim is not installed"])
+
+
+def test_scale_rows_skip_when_the_disk_is_too_small(tmp_path, monkeypatch):
+    monkeypatch.setattr(cases, "free_gb", lambda folder: 3.0)
+    bench = SimpleNamespace(cache=tmp_path, log=print)
+    with pytest.raises(BenchSkipped, match=r"3 GB free .* 100,000,000 rows needs 20 GB"):
+        cases.ensure_scale_table(bench, 100_000_000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_row_has_a_target_but_the_cold_page():
+    untargeted = [case.key for case in QUICK_CASES if not case.target.checked]
+    assert untargeted == ["page-cold"]
+    keys = [case.key for case in all_cases((1_000_000, 10_000_000, 100_000_000))]
+    for key in ("scale-first-100M", "scale-deep-100M", "scale-open-100M", "scale-open-10M"):
+        assert key in keys
+
+
+# -- the checks --------------------------------------------------------------------
+def test_same_to_6_digits():
+    assert checks.same_to_6_digits(1.23457, 1.2345678)
+    assert not checks.same_to_6_digits(1.23456, 1.2345678)
+    assert checks.same_to_6_digits(1e6, 1_000_000.4)
+    assert not checks.same_to_6_digits(1e6, 1_000_006.0)
+    assert checks.same_to_6_digits(-0.000123457, -0.0001234567)
+    assert checks.same_to_6_digits(0.0, 0.0) and not checks.same_to_6_digits(1e-300, 0.0)
+    assert checks.same_to_6_digits(float("nan"), float("nan"))
+
+
+def test_a_page_is_parsed_and_every_cell_compared():
+    content = (
+        "/t  [3 rows x 3 cols]  rows 1–2\n\n   a     b  c\n1  0.5  True  x\n2  2e+06  False  y"
+    )
+    page = checks.page_table(content)
+    assert page == {
+        "columns": ["a", "b", "c"],
+        "rows": [["1", "0.5", "True", "x"], ["2", "2e+06", "False", "y"]],
+    }
+    expected = {"columns": ["a", "b", "c"], "rows": [[1, 0.5, True, "x"], [2, 2e6, False, "y"]]}
+    assert checks.page_problem(page, expected) is None
+    expected["rows"][1][3] = "z"
+    assert checks.page_problem(page, expected) == "row 2, cell 3: vime shows 'y', expected 'z'"
+    with pytest.raises(BenchError, match="4 cells wanted"):
+        checks.page_table(content + "\n3  1")
+
+
+def test_info_of_the_real_backend_matches_describe(rpc, pandas_file):
+    """`info`'s statistics, parsed from its text, equal pandas' describe() to 6 digits."""
+    import pandas as pd
+
+    rpc.opened(pandas_file)
+    info = rpc.call("info", name="/data")
+    assert info["ok"], info
+    expected = {
+        column: {name: float(value) for name, value in stats.items()}
+        for column, stats in pd.read_hdf(pandas_file, "data").describe().items()
+    }
+    summary = checks.info_summary(info["content"])
+    assert checks.summary_problem(summary, expected) is None
+    expected["v0"]["mean"] += 1e-3
+    assert checks.summary_problem(summary, expected).startswith("v0 mean: vime shows")
+
+
+# -- honest memory -------------------------------------------------------------------
+def test_a_child_reports_its_own_peak_rss_while_the_parent_holds_300_mb():
+    ballast = b"x" * (300 << 20)
+    assert vm_hwm_mb(os.getpid()) > 300
+    direct = subprocess.Popen([sys.executable, "-c", "pass"])
+    _, _, usage = os.wait4(direct.pid, 0)
+    assert usage.ru_maxrss / 1024 > 300, "ru_maxrss inherits the parent's peak (why the launcher)"
+    launcher = Launcher()
+    try:
+        with open(os.devnull, "r+b") as null:
+            pid = launcher.spawn([sys.executable, "-c", "pass"], (null.fileno(),) * 3)
+        code, peak = launcher.reap(pid, timeout=60)
+    finally:
+        launcher.close()
+    del ballast
+    assert code == 0 and 3 < peak < 30
+
+
+FORKING_CHILD = textwrap.dedent(
+    """
+    import os, sys
+    pid = os.fork()
+    if pid == 0:
+        ballast = b"x" * (80 << 20)
+        print("ready", flush=True)
+        sys.stdin.read()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    """
+)
+
+
+def test_tree_peak_adds_the_workers_a_process_forks(tmp_path):
+    launcher = Launcher()
+    read_out, write_out = os.pipe()
+    read_in, write_in = os.pipe()
+    try:
+        with open(os.devnull, "r+b") as null:
+            pid = launcher.spawn(
+                [sys.executable, "-c", FORKING_CHILD], (read_in, write_out, null.fileno())
+            )
+        os.close(read_in)
+        os.close(write_out)
+        tree = TreePeak(pid, interval=0.005)
+        with os.fdopen(read_out) as out:
+            assert out.readline() == "ready\n"  # the worker holds its 80 MB now
+            deadline = time.monotonic() + 30
+            while sum(tree.peaks.values()) < 80:  # until the sampler has seen it
+                assert time.monotonic() < deadline, tree.peaks
+                time.sleep(0.005)
+            own = vm_hwm_mb(pid)
+            os.close(write_in)
+            code, reaped = launcher.reap(pid, timeout=60)
+        workers = tree.stop()
+    finally:
+        launcher.close()
+    assert code == 0 and own < 40 and 80 < workers < 130
+    assert reaped > 80, "ru_maxrss counts the reaped worker: why RpcChild reads VmHWM"

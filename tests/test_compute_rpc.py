@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ import pytest
 from tests.conftest import RpcProcess
 from vime.errors import Busy, ExportFailed, NoSuchTable
 
-SLOW_ROWS = 4000  # read one row per chunk: a job of several seconds, cancelled early
+ROWS = 4000
 
 
 def spawn(tmp_path, chunk_rows: int) -> RpcProcess:
@@ -36,20 +35,18 @@ def chunked(tmp_path, pandas_file):
 
 
 @pytest.fixture
-def slow_file(tmp_path):
-    frame = pd.DataFrame(
-        {"x": np.arange(SLOW_ROWS) * 0.5, "label": [f"r{i}" for i in range(SLOW_ROWS)]}
-    )
-    path = tmp_path / "slow.h5"
-    frame.to_hdf(path, key="slow", format="table")
+def rows_file(tmp_path):
+    frame = pd.DataFrame({"x": np.arange(ROWS) * 0.5, "label": [f"r{i}" for i in range(ROWS)]})
+    path = tmp_path / "rows.h5"
+    frame.to_hdf(path, key="rows", format="table")
     return path, frame
 
 
 @pytest.fixture
-def slow(tmp_path, slow_file):
-    """vime-rpc reading one row per chunk: jobs stay running for seconds."""
-    process = spawn(tmp_path, 1)
-    process.opened(slow_file[0])
+def busy(tmp_path, rows_file):
+    """vime-rpc reading 100-row chunks of /rows: a job reads 40 chunks (see Gate)."""
+    process = spawn(tmp_path, 100)
+    process.opened(rows_file[0])
     yield process
     process.stop()
 
@@ -95,7 +92,8 @@ def test_progress_arrives_for_a_multi_chunk_job(chunked):
     assert progress["rows_total"] == 1000
     assert progress["rows_done"] % 100 == 0 and 0 < progress["rows_done"] <= 1000
     assert progress["elapsed"] >= 0
-    chunked.wait_notification("compute_done")
+    done = chunked.wait_notification("compute_done")
+    assert (done["job"], done["rows"]) == (started["job"], 334)
 
 
 def test_result_lists_pages_and_drops(chunked, pandas_file, tmp_path):
@@ -163,12 +161,13 @@ def test_script_runs_the_users_function(chunked, pandas_file, tmp_path):
 def test_failing_script_and_unknown_column_give_compute_error(chunked, tmp_path):
     script = tmp_path / "bad.py"
     script.write_text("def f(df):\n    raise RuntimeError('broken on purpose')\n")
-    chunked.call("compute_start", source="/data", script=f"{script}:f")
+    started = chunked.call("compute_start", source="/data", script=f"{script}:f")
     error = chunked.wait_notification("compute_error")
+    assert error["job"] == started["job"]
     assert error["status"] == "error" and "broken on purpose" in error["error"]
-    chunked.call("compute_start", source="/data", query="nope > 1")
+    started = chunked.call("compute_start", source="/data", query="nope > 1")
     error = chunked.wait_notification("compute_error")
-    assert "no column 'nope'" in error["error"]
+    assert error["job"] == started["job"] and "no column 'nope'" in error["error"]
     status = chunked.call("compute_status")
     assert status["status"] == "error" and status["error"] == error["error"]
     assert status["message"] == "Compute failed" and status["table"] is None
@@ -218,64 +217,117 @@ def test_notifications_follow_the_starting_envelope(chunked):
             assert message["params"]["rows"] == 10
             break
         assert message["method"] == "compute_progress"
+    page = chunked.call("table", name=message["params"]["table"], columns=["n", "label"])
+    rows = [line.split() for line in page["content"].splitlines()[3:]]
+    assert rows == [[str(n), str(n), f"row{n}"] for n in range(10)]
 
 
 # -- long jobs ---------------------------------------------------------------------------
-def test_cancel_stops_a_running_job(slow):
-    started = slow.call("compute_start", source="/slow", query="x >= 0")
-    slow.wait_notification("compute_progress")
-    assert slow.call("compute_status")["status"] == "running"
-    reply = slow.call("compute_cancel", job=started["job"])
-    assert reply["ok"] and reply["status"] == "cancelling"
-    assert slow.wait_notification("compute_cancelled", timeout=10) == {"job": started["job"]}
-    status = slow.call("compute_status")
+# A job that runs until the test says so: its script waits for a file the test creates.
+# Nothing here waits for a duration; each step waits for a reply or a notification.
+GATE_SCRIPT = """\
+import os
+import time
+
+OPEN = {marker!r}
+
+
+def gate(df):
+    while not os.path.exists(OPEN):
+        time.sleep(0.005)
+    return df
+"""
+
+
+class Gate:
+    """The ``script`` of a job that ends only after ``open()``."""
+
+    def __init__(self, folder):
+        self.marker = folder / "gate-open"
+        path = folder / "gate.py"
+        path.write_text(GATE_SCRIPT.format(marker=str(self.marker)))
+        self.script = f"{path}:gate"
+
+    def open(self) -> None:
+        self.marker.touch()
+
+
+@pytest.fixture
+def gate(tmp_path):
+    folder = tmp_path / "gate"
+    folder.mkdir()
+    return Gate(folder)
+
+
+def start_gated(busy: RpcProcess, gate: Gate, **params) -> int:
+    started = busy.call("compute_start", source="/rows", script=gate.script, **params)
+    assert started["ok"] and started["status"] == "running", started
+    return started["job"]
+
+
+def test_cancel_stops_a_running_job(busy, gate):
+    job = start_gated(busy, gate, query="x >= 0")
+    assert busy.wait_notification("compute_progress")["job"] == job
+    assert busy.call("compute_status")["status"] == "running"
+    reply = busy.call("compute_cancel", job=job)
+    assert reply == {"ok": True, "status": "cancelling", "job": job,
+                     "message": f"cancelling job {job}"}  # fmt: skip
+    gate.open()
+    assert busy.wait_notification("compute_cancelled") == {"job": job}
+    status = busy.call("compute_status")
     assert status["status"] == "cancelled" and status["table"] is None
-    assert [t["kind"] for t in slow.call("tables")["tables"]] == ["pandas-table"]
-    assert slow.call("compute_cancel")["message"] == "no job is running"
+    assert [t["kind"] for t in busy.call("tables")["tables"]] == ["pandas-table"]
+    assert busy.call("compute_cancel")["message"] == "no job is running"
 
 
-def test_second_start_is_refused_while_busy(slow):
-    first = slow.call("compute_start", source="/slow", query="x >= 0")
-    second = slow.call("compute_start", source="/slow", query="x < 0")
+def test_second_start_is_refused_while_busy(busy, gate):
+    first = start_gated(busy, gate, query="x >= 0")
+    second = busy.call("compute_start", source="/rows", query="x < 0")
     assert second["ok"] is False and second["code"] == Busy.code
-    assert second["job"] == first["job"] and str(first["job"]) in second["error"]
-    wrong = slow.call("compute_cancel", job=first["job"] + 100)
-    assert wrong["ok"] is False and str(first["job"]) in wrong["error"]
-    slow.call("compute_cancel")
-    slow.wait_notification("compute_cancelled", timeout=10)
-    assert slow.call("compute_start", source="/slow", query="x < 0", limit=1)["ok"]
-    slow.wait_notification("compute_done", timeout=30)
+    assert second["job"] == first and str(first) in second["error"]
+    wrong = busy.call("compute_cancel", job=first + 100)
+    assert wrong["ok"] is False and str(first) in wrong["error"]
+    assert busy.call("compute_cancel")["status"] == "cancelling"
+    gate.open()
+    assert busy.wait_notification("compute_cancelled") == {"job": first}
+    # `limit` stops the read at the first match (row 7), so this job ends after one chunk.
+    third = busy.call("compute_start", source="/rows", query="x >= 3.5", limit=1, name="/one")
+    assert third["ok"] and third["job"] == first + 1
+    done = busy.wait_notification("compute_done")
+    assert (done["job"], done["rows"], done["table"]) == (third["job"], 1, "/__computed__/one")
+    rows = page_rows(busy.call("table", name=done["table"])["content"])
+    assert rows == [["7", "3.5", "r7"]]
 
 
 def page_rows(content: str) -> list[list[str]]:
     return [line.split() for line in content.splitlines()[3:]]
 
 
-def test_pages_read_during_a_job_are_correct(slow, slow_file):
-    _, frame = slow_file
-    slow.call("compute_start", source="/slow", assign={"y": "x * 2"})
-    slow.wait_notification("compute_progress")
+def test_pages_read_during_a_job_are_correct(busy, rows_file, gate):
+    _, frame = rows_file
+    job = start_gated(busy, gate, assign={"y": "x * 2"})
+    busy.wait_notification("compute_progress")
     for start in (0, 1234, 3990, 2500, 17):
-        assert slow.call("compute_status")["status"] == "running"
-        page = slow.call("table", name="/slow", start=start, count=10)
-        assert page["ok"] and page["shape"] == [SLOW_ROWS, 2]
+        assert busy.call("compute_status")["status"] == "running"  # held by the gate
+        page = busy.call("table", name="/rows", start=start, count=10)
+        assert page["ok"] and page["shape"] == [ROWS, 2]
         expected = frame.iloc[start : start + 10]
         rows = page_rows(page["content"])
         assert [int(r[0]) for r in rows] == list(expected.index)
         assert [float(r[1]) for r in rows] == expected["x"].tolist()
         assert [r[2] for r in rows] == expected["label"].tolist()
-    slow.call("compute_cancel")
-    slow.wait_notification("compute_cancelled", timeout=10)
+    gate.open()
+    done = busy.wait_notification("compute_done")
+    assert (done["job"], done["rows"], done["cols"]) == (job, ROWS, 3)
 
 
-def test_eof_during_a_job_exits_fast_and_leaves_no_temp_files(slow, tmp_path):
+def test_eof_during_a_job_exits_without_waiting_for_it(busy, gate, tmp_path):
+    """The gate stays shut: the job can never end, so exiting proves nothing waits for it."""
     before = sorted(p.name for p in tmp_path.iterdir())
-    slow.call("compute_start", source="/slow", assign={"y": "x * 2"})
-    slow.wait_notification("compute_progress")
-    started = time.monotonic()
-    slow.close_stdin()
-    assert slow.wait(timeout=5) == 0
-    assert time.monotonic() - started < 3
+    start_gated(busy, gate, assign={"y": "x * 2"})
+    busy.wait_notification("compute_progress")
+    busy.close_stdin()
+    assert busy.wait(timeout=60) == 0
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "results") == before
     assert list((tmp_path / "results").iterdir()) == []
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
+
+from benchmarks.checks import cell_matches
 from tests.conftest import ROOT
 
 
@@ -33,7 +36,13 @@ def test_demo_file_has_every_kind_of_table(tmp_path, rpc):
     assert tables["/detector/events"]["attrs"] == {"units": "keV"}
     assert tables["/field/cube"]["shape"] == [12, 64, 64]
     page = rpc.call("table", name="/sensors/timeseries", start=2990, count=10)
-    assert page["ok"] and page["stop"] == 3000 and "signal" in page["columns"]
+    assert page["ok"] and (page["start"], page["stop"]) == (2990, 3000)
+    shown = [line.split() for line in page["content"].splitlines()[3:]]
+    expected = pd.read_hdf(path, "/sensors/timeseries").iloc[2990:3000]
+    assert page["columns"] == list(expected.columns)
+    assert [f"{row[0]} {row[1]}" for row in shown] == [str(t) for t in expected.index]
+    for row, (_, values) in zip(shown, expected.iterrows(), strict=True):
+        assert all(cell_matches(c, v) for c, v in zip(row[2:], values.tolist(), strict=True)), row
 
 
 def test_existing_demo_file_is_kept_unless_forced(tmp_path):

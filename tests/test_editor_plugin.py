@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import editor_or_skip
+
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 20_000
 BIG_ROWS = 1_000_000
@@ -39,15 +41,6 @@ EDITORS = {
     "vim": ["-Nu", "NONE", "-i", "NONE", "-n"],
     "nvim": ["-u", "NONE", "-i", "NONE", "-n"],
 }
-
-
-def editor_or_skip(name: str) -> str:
-    executable = shutil.which(name)
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is not installed; CI must test both editors")
-        pytest.skip(f"{name} is not installed: install it to test the plugin in it")
-    return executable
 
 
 def editor_env(workdir: Path) -> dict:
@@ -709,7 +702,7 @@ endfor
 
 
 def test_a_finished_compute_keeps_the_list_cursor_and_offers_the_result(fresh, data_file):
-    picked, first = f"picked_{fresh.name}", f"first_{fresh.name}"  # results persist: one each
+    picked, first = f"kept_{fresh.name}", f"first_{fresh.name}"  # results persist: one each
     observed = fresh.run(
         f"""
 edit {data_file}

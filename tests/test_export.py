@@ -46,7 +46,8 @@ def test_csv_round_trip_keeps_the_index(state, frame, tmp_path):
 def test_csv_skips_row_number_index(state, frame, tmp_path):
     state.add(FrameTable("/plain", frame.reset_index(drop=True)))
     target = tmp_path / "plain.csv"
-    export_table(state, state.table("/plain"), str(target), "csv", chunk_rows=40)
+    reply = export_table(state, state.table("/plain"), str(target), "csv", chunk_rows=40)
+    assert (reply["rows"], reply["bytes"]) == (len(frame), target.stat().st_size)
     assert target.read_text().splitlines()[0] == "x,n,flag,text"
 
 
@@ -59,9 +60,9 @@ def test_hdf5_round_trip_with_growing_strings(state, frame, tmp_path):
 
 def test_empty_table_exports_its_header(state, frame, tmp_path):
     state.add(FrameTable("/none", frame.iloc[:0]))
-    export_table(state, state.table("/none"), str(tmp_path / "e.csv"), "csv")
+    assert export_table(state, state.table("/none"), str(tmp_path / "e.csv"), "csv")["rows"] == 0
     assert (tmp_path / "e.csv").read_text().startswith("idx,x,n,flag,text")
-    export_table(state, state.table("/none"), str(tmp_path / "e.h5"), "hdf5")
+    assert export_table(state, state.table("/none"), str(tmp_path / "e.h5"), "hdf5")["rows"] == 0
     assert list(pd.read_hdf(tmp_path / "e.h5", "/none").columns) == list(frame.columns)
 
 
@@ -71,8 +72,8 @@ def test_existing_file_needs_overwrite(state, tmp_path):
     with pytest.raises(ExportFailed, match="overwrite"):
         export_table(state, state.table("/result"), str(target), "csv")
     assert target.read_text() == "keep me"
-    export_table(state, state.table("/result"), str(target), "csv", overwrite=True)
-    assert target.read_text().startswith("idx,x,n")
+    reply = export_table(state, state.table("/result"), str(target), "csv", overwrite=True)
+    assert reply["rows"] == 250 and target.read_text().startswith("idx,x,n")
 
 
 def test_never_writes_into_an_open_source(state, tmp_path, pandas_file):

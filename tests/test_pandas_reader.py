@@ -235,8 +235,15 @@ def test_table_pages_arrays_and_chunks_agree_with_pandas(spec, start, count, dat
             pd.testing.assert_frame_equal(page, window, check_column_type=False)
             whole = as_frame(pd.read_hdf(path, "data"), table.columns)
             for listed, (name, shown) in zip(table.dtypes, whole.dtypes.items(), strict=True):
-                # pandas infers str from the values, so all-missing strings read as object
-                assert listed == str(shown) or (listed, whole[name].isna().all()) == ("str", True)
+                # pandas infers str from the values, so all-missing strings read as object;
+                # a fixed store's object block is one pickle, so listing it does not read it:
+                # it lists as object until a page has read the block
+                unread_block = not spec["table"] and listed == "object" and name not in names
+                assert (
+                    listed == str(shown)
+                    or (listed, whole[name].isna().all()) == ("str", True)
+                    or unread_block
+                ), (listed, str(shown), name)
             expected = whole
             asked = [*names, "index", *table.index_names]
             chunks = list(table.arrays(asked, start=start, stop=stop, chunk_rows=3))

@@ -185,8 +185,7 @@ def test_the_cache_limit_evicts_the_oldest_closed_result(tmp_path, source):
     try:
         first = computed(rpc, source="/data", query="signal > 0")
         size = sum(f.stat().st_size for f in (tmp_path / "results").glob("*.h5"))
-        rpc.call("shutdown")
-        rpc.wait()
+        assert rpc.call("shutdown")["ok"] and rpc.wait() == 0
         # Room for two results of this size: the third evicts the oldest.
         rpc = spawn(tmp_path, VIME_RESULTS_MAX=str(int(size * 2.5))).opened(path)
         second = computed(rpc, source="/data", query="signal < 0")

@@ -101,20 +101,20 @@ def test_a_50_megabyte_line_gets_one_error_and_the_loop_goes_on(rpc):
 def test_eof_exits_zero(rpc):
     assert rpc.call("ping")["ok"]
     rpc.close_stdin()
-    assert rpc.wait(timeout=5) == 0
+    assert rpc.wait(timeout=30) == 0
 
 
 def test_shutdown_replies_then_exits_zero(rpc):
     assert rpc.call("shutdown") == {"ok": True, "message": "bye"}
-    assert rpc.read_line(timeout=5) is None  # stdout closed, nothing after the reply
-    assert rpc.wait(timeout=5) == 0
+    assert rpc.read_line(timeout=30) is None  # stdout closed, nothing after the reply
+    assert rpc.wait(timeout=30) == 0
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signals_exit_zero(rpc, signum):
     assert rpc.call("ping")["ok"]
     rpc.proc.send_signal(signum)
-    assert rpc.wait(timeout=5) == 0
+    assert rpc.wait(timeout=30) == 0
 
 
 def test_version_and_help():
@@ -128,8 +128,8 @@ def test_debug_log_records_each_request_with_duration(tmp_path):
     log_file = tmp_path / "vime.log"
     process = RpcProcess("--debug", "--log", str(log_file))
     try:
-        process.call("ping")
-        process.call("methods")
+        assert process.call("ping")["ok"]
+        assert process.call("methods")["ok"]
         process.close_stdin()
         assert process.wait() == 0
     finally:
@@ -142,9 +142,9 @@ def test_vime_log_env_sends_log_to_a_file(tmp_path):
     log_file = tmp_path / "env.log"
     process = RpcProcess("--debug", env={"VIME_LOG": str(log_file)})
     try:
-        process.call("ping")
+        assert process.call("ping")["ok"]
         process.close_stdin()
-        process.wait()
+        assert process.wait() == 0
     finally:
         process.stop()
     assert " ping " in log_file.read_text()
@@ -296,21 +296,27 @@ def test_protocol_module_does_not_import_hdf5_libraries():
 
 def test_pushed_notifications_and_replies_interleave_as_whole_lines(tmp_path, pandas_file):
     """A compute job pushes progress while the loop answers a stream of requests."""
-    process = RpcProcess(env={"VIME_CHUNK_ROWS": "1", "VIME_CONFIG": str(tmp_path / "c.json")})
+    process = RpcProcess(env={"VIME_CHUNK_ROWS": "10", "VIME_CONFIG": str(tmp_path / "c.json")})
     try:
         process.opened(pandas_file)
         job = process.call("compute_start", source="/data", assign={"w": "v0 * 2"})["job"]
-        for msg_id in range(100, 400):
+        for msg_id in range(100, 180):
             process.send([msg_id, {"method": "table", "params": {"name": "/data", "count": 3}}])
         replies, pushed = [], []
-        while len(replies) < 300:
+        while len(replies) < 80:
             message = process.read()  # asserts a whole line of valid JSON
             (pushed if message[0] == 0 else replies).append(message)
-        assert [m[0] for m in replies] == list(range(100, 400))
-        assert all(m[1]["ok"] and m[1]["stop"] == 3 for m in replies)
-        process.call("compute_cancel", job=job)  # the job may also have ended by now
-        pushed += process.notifications  # those read while waiting for the reply
-        while not any(m[1].get("method") in ("compute_cancelled", "compute_done") for m in pushed):
+        assert [m[0] for m in replies] == list(range(100, 180))
+        first_rows = [line.split() for line in replies[0][1]["content"].splitlines()[3:]]
+        assert [(row[0], row[-1]) for row in first_rows] == [
+            ("0", "row0"),
+            ("1", "row1"),
+            ("2", "row2"),
+        ]
+        assert all(m[1] == replies[0][1] for m in replies)
+        # The job runs in a worker that may still be starting: its first chunk always
+        # pushes progress, and the job ends by itself.
+        while not any(m[1].get("method") == "compute_done" for m in pushed):
             pushed.append(process.read())
         assert any(m[1].get("method") == "compute_progress" for m in pushed)
         assert all(m[1]["params"]["job"] == job for m in pushed)

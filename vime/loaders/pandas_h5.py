@@ -696,12 +696,14 @@ class FixedStore(StoreLayout):
         value_type = _text(attrs, "value_type")
         transposed = bool(attr_value(attrs, "transposed", False))
         if is_object_array(node):
-            values = _rows(np.asarray(read_object_array(node)), start, stop, transposed)
+            whole = np.asarray(read_object_array(node))
+            values = _rows(whole, start, stop, transposed)
             columns = _split(values, len(items), rows_first=transposed)
             if value_type is not None:
                 import pandas as pd
 
                 return [pd.array(column, dtype=value_type) for column in columns], False
+            self._learn_dtype(items, whole)
             return columns, _is_string_array(values)
         shape = attr_value(attrs, "shape")
         if shape is not None:  # pandas stores an empty array as one element plus its shape
@@ -712,6 +714,13 @@ class FixedStore(StoreLayout):
             values = _rows(read_rows(node, None, None), start, stop, transposed)
         columns = _split(values, len(items), rows_first=transposed)
         return [self._typed(node, column, value_type) for column in columns], False
+
+    def _learn_dtype(self, items: list, whole: np.ndarray) -> None:
+        """An object block's dtype is known only from its values (pandas shows a block of
+        strings as str): the listing says object until the block is read, then this."""
+        shown = "str" if _using_str() and _is_string_array(whole) else "object"
+        for label in items:
+            self.dtypes[self.labels.index(label)] = shown
 
     def _typed(self, node, values: np.ndarray, value_type: str | None):
         """pandas' read_array conversions by the stored value_type."""

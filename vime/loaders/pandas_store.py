@@ -115,7 +115,7 @@ class PandasBase(Table):
         if self.layout:
             self._labels = {str(label): label for label in self.layout.labels}
             self.columns = list(self._labels)
-            self.dtypes = list(self.layout.dtypes)
+            self.dtypes = self.layout.dtypes  # shared: a fixed store learns object dtypes
             self.index_names = list(self.layout.index_names)
         else:
             self._labels = None
