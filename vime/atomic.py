@@ -28,6 +28,12 @@ def replaced_on_success(target: str | os.PathLike):
         raise
 
 
+def write_text(target: str | os.PathLike, text: str) -> None:
+    """A small text file (JSON state), replaced whole or not at all."""
+    with replaced_on_success(target) as temp, open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def commit(temp: str, target: str | os.PathLike) -> None:
     """fsync the finished temp file, rename it over the target, fsync the folder."""
     _fsync_file(temp)

@@ -20,7 +20,8 @@ import logging
 import os
 from pathlib import Path
 
-from vime.atomic import replaced_on_success
+from vime.atomic import write_text
+from vime.paths import user_path
 
 log = logging.getLogger("vime.config")
 
@@ -28,11 +29,7 @@ VERSION = 1
 
 
 def config_path() -> Path:
-    explicit = os.environ.get("VIME_CONFIG")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "vime" / "config.json"
+    return user_path("VIME_CONFIG", "XDG_CONFIG_HOME", ".config", "vime", "config.json")
 
 
 class Config:
@@ -91,16 +88,9 @@ class Config:
                 os.replace(self.path, self.path.with_name(self.path.name + ".corrupt"))
                 log.warning("kept the corrupt config as %s.corrupt", self.path)
             self._corrupt = False
-            _write_atomically(self.path, json.dumps(self.data, indent=1, sort_keys=True))
+            write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
         except OSError as exc:
             log.warning("cannot save config %s (%s); the order lasts this session", self.path, exc)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    with replaced_on_success(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def merge_order(saved: list[str], columns: list[str]) -> list[str]:

@@ -28,9 +28,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from vime.atomic import commit, replaced_on_success
+from vime.atomic import commit, write_text
 from vime.errors import InvalidParams, NoSuchTable
 from vime.loaders.base import Table
+from vime.paths import user_path
 from vime.sizes import format_size, size_setting
 
 log = logging.getLogger("vime.results")
@@ -45,11 +46,7 @@ Opener = Callable[[str, str], object]  # (result file, source path) -> loaders.S
 
 
 def results_dir() -> Path:
-    explicit = os.environ.get("VIME_RESULTS")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "vime" / "results"
+    return user_path("VIME_RESULTS", "XDG_CACHE_HOME", ".cache", "vime", "results")
 
 
 def is_result_name(name: str) -> bool:
@@ -97,8 +94,8 @@ class Index:
             fcntl.flock(lock, fcntl.LOCK_EX)
             entries = self.entries()
             yield entries
-            with replaced_on_success(self.path) as temp, open(temp, "w", encoding="utf-8") as out:
-                json.dump({"version": INDEX_VERSION, "results": entries}, out, indent=1)
+            write_text(self.path, json.dumps({"version": INDEX_VERSION, "results": entries},
+                                             indent=1))  # fmt: skip
 
     def of(self, source_path: str) -> list[dict]:
         return [e for e in self.entries() if e["source"]["path"] == source_path]
