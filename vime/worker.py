@@ -116,6 +116,8 @@ class Task:
     def forked(self, pid: int) -> None:
         self.pid = pid
         self._forked.set()
+        if self._finished:  # cancelled while the fork server was still starting
+            self.kill()
 
     def exited(self, status: int) -> None:
         self.exit_status = status
@@ -243,6 +245,8 @@ class Workers:
     def _run(self, task: Task) -> None:
         try:
             self._wait_ready()
+            if task.finished:  # cancelled before it started
+                return
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             with self._send_lock:
                 socket.send_fds(self._control, [json.dumps({"fork": task.id}).encode()],
