@@ -8,7 +8,10 @@ _MISSING = object()
 
 
 def _get(params: dict, key: str, default):
-    value = params.get(key, default)
+    """The param's value; JSON null means not given (the default, or missing)."""
+    value = params.get(key)
+    if value is None:
+        value = default
     if value is _MISSING:
         raise InvalidParams(f"missing param '{key}'")
     return value
