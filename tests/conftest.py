@@ -17,9 +17,17 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RPC = ROOT / "bin" / "vime-rpc"
+
+
+# CI runs the property tests on fixed examples, so that a run cannot fail by chance;
+# elsewhere hypothesis keeps looking for new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 # -- the suite's options -----------------------------------------------------------

@@ -76,6 +76,9 @@ TARGETED = [case for case in QUICK_CASES if case.target.checked and case.key not
 # The quick run's tests: under --all only. xdist runs a file's tests in one worker
 # (bin/vime-test: --dist loadfile), so the quick run happens once.
 bench = pytest.mark.bench
+# The first test to use the quick run waits for it whole: more than pytest's 300 s
+# on a loaded machine. The subprocess has its own limit (900 s).
+pytestmark = pytest.mark.timeout(1200)
 
 
 @bench

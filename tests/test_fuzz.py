@@ -16,6 +16,7 @@ import itertools
 import json
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -209,6 +210,7 @@ class Session:
         assert untracked == expected_untracked, f"{untracked} error replies to bad lines"
 
 
+@pytest.mark.timeout(1800)  # the long run (--all) takes minutes
 def test_random_requests_each_get_one_reply_and_the_process_survives(
     request, tmp_path, pandas_file
 ):

@@ -421,3 +421,19 @@ def test_a_layout_the_reader_does_not_know_is_read_by_pandas(tmp_path, caplog):
     assert page["p"].tolist() == list(frame["p"].iloc[1:3])
     assert "pages come from pandas" in caplog.text
     assert "tables" in sys.modules  # the fallback is pandas' own reader
+
+
+def test_all_columns_of_a_fixed_store_in_another_order(tmp_path):
+    """Every column asked, in an order other than the stored one (found by hypothesis)."""
+    path = tmp_path / "fixed.h5"
+    frame = pd.DataFrame({"int0": [70], "int1": [71], "object2": pd.Series([None], dtype=object)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame.to_hdf(path, key="data", format="fixed")
+    source = open_source(str(path))
+    try:
+        page = source.table("/data").page(0, 1, columns=["int0", "object2", "int1"])
+        expected = pd.read_hdf(path, "data")[["int0", "object2", "int1"]]
+        pd.testing.assert_frame_equal(page, expected, check_column_type=False)
+    finally:
+        source.close()

@@ -676,7 +676,7 @@ class FixedStore(StoreLayout):
                 data[label] = columns[items.index(label)]
             as_string += asked if strings and not self.series and _using_str() else []
         frame = pd.DataFrame({i: data[label] for i, label in enumerate(labels)}, index=index)
-        if self.series or len(labels) != len(self.labels):
+        if self.series or list(labels) != list(self.labels):  # a subset, or another order
             frame.columns = pd.Index(labels)
         else:
             if self._columns is None:
