@@ -581,3 +581,13 @@ def test_a_failed_open_keeps_the_files_open_before(rpc, tmp_path):
     page = rpc.call("table", name="/matrix", count=2)
     assert page["ok"], page
     assert lines_of(page["content"])[4].split() == ["1", "4", "5", "6", "7"]
+
+
+def test_info_shows_a_large_count_in_full(rpc, tmp_path):
+    path = tmp_path / "count.h5"
+    with h5py.File(path, "w") as handle:
+        handle["x"] = np.arange(1_234_567.0)
+    rpc.opened(path)
+    info = rpc.call("info", name="/x")
+    summary = info["content"].splitlines()[-1].split()
+    assert summary[:2] == ["x", "1234567"], info["content"]

@@ -199,7 +199,10 @@ def info_text(table: Table, storage: dict, summary: pd.DataFrame, index, attrs) 
     if summary.empty:
         lines.append("  (no numeric columns)")
     else:
-        lines.append(_indent(tabulate(summary, headers="keys", tablefmt="plain")))
+        # Rows of Python values: tabulate would read a frame as one float array, and
+        # show a count of 1,234,567 as 1.23457e+06.
+        rows = [[name, *row] for name, row in zip(summary.index, summary.itertuples(index=False))]
+        lines.append(_indent(tabulate(rows, headers=["", *summary.columns], tablefmt="plain")))
     return "\n".join(lines)
 
 
