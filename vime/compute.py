@@ -1,7 +1,7 @@
 """The compute engine: filter, derive, aggregate and script a table out of core.
 
 A job (run in a worker process, see vime/handlers/compute.py) reads its source
-a chunk of rows at a time (``VIME_CHUNK_ROWS``, 1M by default) and runs this
+a chunk of rows at a time (``VIME_CHUNK_ROWS``, 250,000 by default) and runs this
 pipeline:
 
 1. per chunk: ``assign`` and ``query`` (the query runs first unless it uses an
@@ -47,7 +47,7 @@ from vime.errors import (
 
 log = logging.getLogger("vime.compute")
 
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 250_000  # a chunk of a 10-column table is ~20 MB: a worker stays under ~200 MB
 
 # Aggregations merged from per-chunk partial results, and the partials they need.
 PARTIALS = {
@@ -80,7 +80,7 @@ COMPACT_EVERY = 16  # merge the partial results every this many chunks
 
 
 def chunk_rows_setting() -> int:
-    """Rows per chunk: VIME_CHUNK_ROWS if set to a positive integer, else 1M."""
+    """Rows per chunk: VIME_CHUNK_ROWS if set to a positive integer, else 250,000."""
     value = os.environ.get("VIME_CHUNK_ROWS", "")
     return int(value) if value.isdigit() and int(value) > 0 else CHUNK_ROWS
 
