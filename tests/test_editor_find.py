@@ -183,8 +183,13 @@ let g:before = b:vime.name
 VimeSort! v1 desc
 """
         + view
-        + "unlet g:vime_sort_limit\n"
+        + "unlet g:vime_sort_limit\nlet g:obs.said = Said()\n"
     )
+    said = observed["said"]
+    assert said.index("vime: /big: sorted by n ↓ ...; CTRL-C cancels") < said.index(
+        "vime: /big: sorted by n ↓: 20,000 rows"
+    ), "the editor goes on while the job runs, and says when it is done"
+    assert "vime: /big: sorted by v1 ↓ (first 50): 50 rows" in said
     desc = observed["descending"]
     assert "sorted by n ↓" in desc["title"] and "[20,000 rows x 5 cols]" in desc["title"]
     assert desc["header"].split() == ["v0", "v1", "n", "flag", "label"]

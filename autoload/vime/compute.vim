@@ -9,8 +9,9 @@ let s:keys = ['source', 'query', 'assign', 'columns', 'sort', 'descending', 'gro
       \ 'limit', 'script', 'name']
 let s:lists = ['columns', 'sort', 'groupby']
 " The jobs started here and still running: '{host}#{job}' -> {'host', 'job',
-" 'path', 'source', 'Done', 'order'}; Done(path, table) is called for a job
-" that a view started (sort, filter) instead of announcing the result.
+" 'path', 'source', 'Done', 'order'}; Done(path, params of compute_done) is
+" called for a job that a view started (sort, filter) instead of announcing
+" the result.
 let s:jobs = {}
 let s:started = 0
 let s:state = {'status': 'idle', 'job': 0, 'host': '', 'generation': 0}  " the latest job
@@ -35,8 +36,9 @@ function! vime#compute#start(text) abort
   call vime#compute#run(l:context.path, l:params, 0)
 endfunction
 
-" Start a job on a table of the file at path; Done(path, table) is called
-" with its result's name when it is done (0: announce the result).
+" Start a job on a table of the file at path; Done(path, params) is called
+" with compute_done's params ({table, rows, cols, elapsed, ...}) when it is
+" done (0: announce the result).
 function! vime#compute#run(path, params, Done) abort
   call vime#request(a:path, 'compute_start', a:params,
         \ function('s:on_started', [a:path, a:params.source, a:Done]))
@@ -185,7 +187,7 @@ function! vime#compute#on_done(params) abort
   endif
   call vime#list#load_all()
   if type(l:job.Done) == type(function('tr'))
-    call l:job.Done(l:path, l:table)
+    call l:job.Done(l:path, a:params)
     return
   endif
   let l:open = get(g:, 'vime_open_results', 0) && !empty(l:path) && !empty(l:table)

@@ -252,16 +252,21 @@ endfunction
 
 " The job is done: its result replaces the view it was asked from, in that
 " window (the current one when it shows the view).
-function! s:on_done(bufnr, derived, path, table) abort
-  let s:views[a:path . '/' . a:table] = a:derived
+function! s:on_done(bufnr, derived, path, done) abort
+  let l:table = get(a:done, 'table', '')
+  let s:views[a:path . '/' . l:table] = a:derived
+  let l:rows = get(a:done, 'rows', -1)
+  let l:what = a:derived.origin . ': '
+        \ . vime#derived#describe({'derived': a:derived, 'rows': l:rows})
+        \ . ': ' . vime#view#number(l:rows) . ' rows'
   let l:windows = win_findbuf(a:bufnr)
   if empty(l:windows)
-    call vime#message(a:derived.origin . ': ' . vime#derived#describe({'derived': a:derived})
-          \ . ' is ready: :VimeTable ' . a:table)
+    call vime#message(l:what . '; :VimeTable ' . l:table . ' opens it')
     return
   endif
   if index(l:windows, win_getid()) < 0
     call win_gotoid(l:windows[0])
   endif
-  execute 'edit' fnameescape(vime#buffer#uri(a:path, a:table))
+  execute 'edit' fnameescape(vime#buffer#uri(a:path, l:table))
+  call vime#message(l:what)
 endfunction
