@@ -14,6 +14,12 @@ call vime#job#on('compute_progress', function('vime#compute#on_progress'))
 call vime#job#on('compute_done', function('vime#compute#on_done'))
 call vime#job#on('compute_error', function('vime#compute#on_error'))
 call vime#job#on('compute_cancelled', function('vime#compute#on_cancelled'))
+call vime#job#on('progress', function('vime#progress#on_progress'))
+
+" Methods that run in a worker process: they may take long, push progress,
+" and :VimeCancel (or CTRL-C) cancels the newest of them.
+let s:worker_methods = ['plot', 'info', 'export', 'search', 'count']
+let s:cancelled = -32006
 
 " -- messages ------------------------------------------------------------------
 
@@ -32,9 +38,21 @@ function! vime#message(message) abort
   echomsg s:fit(l:line)
 endfunction
 
-" Report a failed reply, unless the job layer has already said why.
+" A warning without the prefix, as Vim's own ("search hit BOTTOM, ...").
+function! vime#warning(message) abort
+  call vime#job#log_line(a:message)
+  echohl WarningMsg
+  echomsg s:fit(a:message)
+  echohl None
+endfunction
+
+" Report a failed reply, unless the job layer has already said why.  A
+" request the user cancelled says so, once, as a message.
 function! vime#fail(result) abort
   if get(a:result, 'quiet', 0)
+    return
+  elseif get(a:result, 'code', 0) == s:cancelled
+    call vime#message('cancelled')
     return
   endif
   let l:error = get(a:result, 'error', 'request failed')
@@ -57,26 +75,37 @@ endfunction
 
 " -- requests on files -----------------------------------------------------------
 
+" A file on another host (ssh://host/...) is asked of that host's backend,
+" by its path there.  The reply of a request that runs in a worker clears its
+" progress line.
 function! vime#request(path, method, params, Callback) abort
   if empty(a:path)
     return vime#job#request(a:method, a:params, a:Callback)
   endif
-  if !vime#job#start()
+  let [l:host, l:file] = vime#buffer#where(a:path)
+  if !vime#job#start(l:host)
     call a:Callback({'ok': 0, 'error': 'the backend is not running', 'quiet': 1})
     return 0
   endif
-  let l:params = extend({'path': a:path}, a:params)
-  if get(get(s:files, a:path, {}), 'generation', 0) == vime#job#generation()
-    return vime#job#request(a:method, l:params, a:Callback)
+  let l:params = extend({'path': l:file}, a:params)
+  let l:Callback = index(s:worker_methods, a:method) < 0 ? a:Callback
+        \ : function('s:after_worker', [l:host, a:Callback])
+  if get(get(s:files, a:path, {}), 'generation', 0) == vime#job#generation(l:host)
+    return vime#job#request(a:method, l:params, l:Callback, l:host)
   endif
-  let l:queued = [a:method, l:params, a:Callback]
+  let l:queued = [a:method, l:params, l:Callback]
   if has_key(s:opening, a:path)
     call add(s:opening[a:path], l:queued)
     return 0
   endif
   let s:opening[a:path] = [l:queued]
-  return vime#job#request('open', {'path': a:path},
-        \ function('s:on_opened', [a:path, vime#job#generation()]))
+  return vime#job#request('open', {'path': l:file},
+        \ function('s:on_opened', [a:path, vime#job#generation(l:host)]), l:host)
+endfunction
+
+function! s:after_worker(host, Callback, result) abort
+  call vime#progress#clear(a:host)
+  call a:Callback(a:result)
 endfunction
 
 " The same, waiting up to timeout ms (for completion and prompts).
@@ -91,11 +120,12 @@ endfunction
 
 function! s:on_opened(path, generation, result) abort
   let l:queue = remove(s:opening, a:path)
+  let l:host = vime#buffer#where(a:path)[0]
   if get(a:result, 'ok', 0)
     let s:files[a:path] = {'generation': a:generation, 'attrs': get(a:result, 'attrs', {}),
-          \ 'tables': get(a:result, 'tables', [])}
+          \ 'tables': get(a:result, 'tables', []), 'opened': get(a:result, 'path', '')}
     for [l:method, l:params, l:Callback] in l:queue
-      call vime#job#request(l:method, l:params, l:Callback)
+      call vime#job#request(l:method, l:params, l:Callback, l:host)
     endfor
     return
   endif
@@ -105,6 +135,12 @@ function! s:on_opened(path, generation, result) abort
     call l:Callback(l:result)
     let l:result = extend(copy(a:result), {'quiet': 1})
   endfor
+endfunction
+
+" The file's path as its backend names it (in compute results' 'source').
+function! vime#backend_path(path) abort
+  let l:opened = get(get(s:files, a:path, {}), 'opened', '')
+  return type(l:opened) == type('') && !empty(l:opened) ? l:opened : vime#buffer#where(a:path)[1]
 endfunction
 
 function! vime#file_attrs(path) abort
@@ -280,27 +316,80 @@ function! vime#goto(row) abort
   call vime#table#goto(a:row)
 endfunction
 
+" Export formats by the extension of the file written.
+let s:export_formats = {'csv': 'csv', 'h5': 'hdf5', 'hdf5': 'hdf5', 'hdf': 'hdf5',
+      \ 'he5': 'hdf5', 'parquet': 'parquet', 'pq': 'parquet'}
+
+" :VimeExport[!] {file}: the current table to a new file (! replaces one), in
+" the format its extension names.  The backend writes it: a table of a file
+" on another host is exported on that host (a relative {file} is in the
+" home folder there).
 function! vime#export(to, overwrite) abort
   let l:target = s:target('')
   if empty(l:target)
     return
   endif
-  let l:to = vime#buffer#abspath(a:to)
-  call vime#request(l:target.path, 'export',
-        \ {'name': l:target.name, 'to': l:to, 'overwrite': a:overwrite ? v:true : v:false},
-        \ function('s:on_exported', [l:target.name, l:to]))
+  let l:format = get(s:export_formats, tolower(fnamemodify(a:to, ':e')), '')
+  if empty(l:format)
+    call vime#error('cannot tell the format of ' . a:to
+          \ . ': name the file .csv, .h5, .hdf5 or .parquet')
+    return
+  endif
+  let l:to = empty(vime#buffer#where(l:target.path)[0]) ? vime#buffer#abspath(a:to) : a:to
+  call vime#request(l:target.path, 'export', {'name': l:target.name, 'to': l:to,
+        \ 'format': l:format, 'overwrite': a:overwrite ? v:true : v:false},
+        \ function('s:on_exported', [l:target.name, a:to]))
 endfunction
 
 function! s:on_exported(name, to, result) abort
   if get(a:result, 'ok', 0)
-    call vime#message(get(a:result, 'message', 'exported ' . a:name . ' to ' . a:to))
+    call vime#message(printf('exported %s to %s: %s rows × %s cols, %s', a:name,
+          \ get(a:result, 'path', a:to), vime#view#number(get(a:result, 'rows', '?')),
+          \ vime#view#number(get(a:result, 'cols', '?')), s:size(get(a:result, 'bytes', 0))))
+  elseif get(a:result, 'exists', v:false) is v:true
+    call vime#error(a:to . ' exists; use :VimeExport! to replace it')
   else
     call vime#fail(a:result)
   endif
 endfunction
 
+" 1234567 -> '1.2 MB'
+function! s:size(bytes) abort
+  if type(a:bytes) != type(0)
+    return '? bytes'
+  endif
+  let l:units = ['bytes', 'kB', 'MB', 'GB', 'TB']
+  let l:size = a:bytes * 1.0
+  let l:unit = 0
+  while l:size >= 1000 && l:unit < len(l:units) - 1
+    let l:size = l:size / 1000
+    let l:unit += 1
+  endwhile
+  return l:unit == 0 ? a:bytes . ' bytes' : printf('%.1f %s', l:size, l:units[l:unit])
+endfunction
+
+" :VimeCancel and CTRL-C: cancel the newest request running in a worker (its
+" reply says "cancelled"), else the newest compute job started here, else
+" ask the current file's backend to cancel its compute job.
 function! vime#cancel() abort
-  call vime#request('', 'compute_cancel', {}, function('s:report_failure'))
+  let l:running = filter(vime#job#waiting(), 'index(s:worker_methods, v:val.method) >= 0')
+  if !empty(l:running)
+    " Vim's json channel does not tell the id of a request: cancel without
+    " one cancels the newest running in that backend, which is this one.
+    call vime#job#request('cancel', {}, function('s:on_cancel'), l:running[-1].host)
+  elseif !vime#compute#cancel()
+    let l:host = vime#buffer#where(vime#context().path)[0]
+    call vime#job#request('compute_cancel', {}, function('s:on_cancel'), l:host)
+  endif
+endfunction
+
+function! s:on_cancel(result) abort
+  if !get(a:result, 'ok', 0)
+    call vime#fail(a:result)
+  elseif has_key(a:result, 'cancelled') ? a:result.cancelled is v:null
+        \ : get(a:result, 'status', '') !=# 'cancelling'
+    call vime#message('nothing to cancel')
+  endif
 endfunction
 
 function! s:report_failure(result) abort
@@ -317,30 +406,36 @@ function! vime#close() abort
     return
   endif
   let l:file = has_key(s:files, l:path) ? remove(s:files, l:path) : {}
-  if get(l:file, 'generation', 0) == vime#job#generation()
-    call vime#request('', 'close', {'path': l:path}, function('s:report_failure'))
+  let [l:host, l:where] = vime#buffer#where(l:path)
+  if get(l:file, 'generation', 0) == vime#job#generation(l:host)
+    call vime#job#request('close', {'path': l:where}, function('s:report_failure'), l:host)
   endif
   for l:bufnr in vime#buffer#all('', l:path)
     execute 'silent! bwipeout' l:bufnr
   endfor
 endfunction
 
+" One line per backend: this machine's, then each host's.
 function! vime#status() abort
   let l:job = vime#job#status()
-  if !l:job.running
-    call vime#message('backend not running (it starts on the next command); '
-          \ . 'command: ' . join(l:job.command))
-    return
-  endif
-  let l:backend = l:job.backend
-  let l:open = len(filter(values(s:files), 'v:val.generation == ' . l:job.generation))
   let l:sent = 0
   for l:count in values(l:job.sent)
     let l:sent += l:count
   endfor
-  call vime#message(printf('backend pid %d · vime %s · Python %s · %d file(s) open · '
-        \ . '%d request(s) sent · compute: %s', l:job.pid, get(l:backend, 'version', '?'),
-        \ get(l:backend, 'python', '?'), l:open, l:sent, vime#compute#describe()))
+  if !l:job.running
+    call vime#message('backend not running (it starts on the next command); '
+          \ . 'command: ' . join(l:job.command))
+  endif
+  for l:host in vime#job#hosts()
+    let l:job = vime#job#status(l:host)
+    let l:backend = l:job.backend
+    let l:open = len(filter(keys(s:files), 'vime#buffer#where(v:val)[0] ==# l:host'
+          \ . ' && s:files[v:val].generation == l:job.generation'))
+    call vime#message(printf('backend%s pid %d · vime %s · Python %s · %d file(s) open · '
+          \ . '%d request(s) sent · compute: %s', empty(l:host) ? '' : ' on ' . l:host,
+          \ l:job.pid, get(l:backend, 'version', '?'), get(l:backend, 'python', '?'), l:open,
+          \ l:sent, vime#compute#describe()))
+  endfor
 endfunction
 
 " Stop the backend, start a new one, and redraw every view from it.  The
@@ -349,6 +444,10 @@ endfunction
 " and the message says so.
 function! vime#restart() abort
   let l:before = s:computed_tables()
+  let l:hosts = vime#job#hosts()
+  for l:host in filter(copy(l:hosts), '!empty(v:val)')
+    call vime#job#restart(l:host)
+  endfor
   if !vime#job#restart()
     return
   endif
@@ -448,9 +547,10 @@ function! vime#log(...) abort
   call vime#view#load(l:bufnr)
 endfunction
 
-" The compute progress, for 'statusline': %{vime#statusline()}
+" The progress of a request or a compute job, for 'statusline':
+" %{vime#statusline()}
 function! vime#statusline() abort
-  return vime#compute#progress()
+  return vime#progress#text()
 endfunction
 
 " -- mappings --------------------------------------------------------------------
@@ -476,7 +576,19 @@ function! vime#action(name) abort
     call s:back_to_list()
   elseif a:name ==# 'help'
     execute 'help' index(['list', 'table'], l:kind) >= 0 ? 'vime-' . l:kind : 'vime'
-  elseif l:kind ==# 'table'
+  elseif a:name ==# 'cancel'
+    call vime#cancel()
+  elseif l:kind !=# 'table'
+    return
+  elseif a:name ==# 'search'
+    call vime#search#prompt()
+  elseif a:name =~# '^search-'
+    call vime#search#again(a:name ==# 'search-next' ? 'forward' : 'backward')
+  elseif a:name =~# '^sort'
+    call vime#derived#sort_column(a:name ==# 'sort-descending')
+  elseif a:name =~# '^filter'
+    call vime#derived#filter_cell(a:name ==# 'filter-not')
+  else
     call vime#table#action(a:name, v:count)
   endif
 endfunction
@@ -507,10 +619,14 @@ function! s:close_view(kind) abort
 endfunction
 
 " -: from a table, its info or its plot to the file's list, with the cursor
-" on the table (as - goes up to the directory in dirvish and vinegar).
+" on the table (as - goes up to the directory in dirvish and vinegar); from a
+" sorted or filtered view to the table it came from.
 function! s:back_to_list() abort
   let l:state = b:vime
-  if !empty(get(l:state, 'path', ''))
+  let l:origin = get(get(l:state, 'derived', {}), 'origin', '')
+  if l:state.kind ==# 'table' && !empty(l:origin)
+    call vime#table(l:origin)
+  elseif !empty(get(l:state, 'path', ''))
     call vime#list#open(l:state.path, get(l:state, 'name', ''))
   endif
 endfunction

@@ -29,6 +29,13 @@ command! -nargs=* -complete=customlist,vime#complete#columns VimeColumns
 command! -nargs=+ VimePlane call vime#table#plane(<q-args>)
 command! -nargs=* VimeSlice call vime#table#slice(<q-args>)
 command! -nargs=1 -bang -complete=file VimeExport call vime#export(<q-args>, <bang>0)
+command! -nargs=+ -bang VimeSearch call vime#search#start(<q-args>, <bang>0)
+command! -nargs=+ -complete=customlist,vime#complete#query VimeCount
+      \ call vime#search#count(<q-args>)
+command! -nargs=* -bang -complete=customlist,vime#complete#sort VimeSort
+      \ call vime#derived#sort(<q-args>, <bang>0)
+command! -nargs=* -bang -complete=customlist,vime#complete#query VimeFilter
+      \ call vime#derived#filter(<q-args>, <bang>0)
 command! -nargs=0 VimeCancel call vime#cancel()
 command! -nargs=0 VimeClose call vime#close()
 command! -nargs=0 VimeStatus call vime#status()
@@ -47,6 +54,8 @@ augroup vime
   execute 'autocmd BufReadCmd' join(get(g:, 'vime_file_patterns',
         \ ['*.h5', '*.hdf5', '*.he5', '*.nc', '*.mat']), ',')
         \ 'nested call vime#read_file(expand("<amatch>"), str2nr(expand("<abuf>")))'
+  " ssh://host/path/file.h5 matches these patterns too (netrw claims scp://
+  " and sftp://, not ssh://): vime#read_file() lists it from that host.
   autocmd BufReadCmd vime://* nested
         \ call vime#read_uri(expand('<amatch>'), str2nr(expand('<abuf>')))
   " Syntax is defined from autoload, after any 'syntax on' has cleared it.
@@ -59,7 +68,8 @@ for s:action in ['open', 'info', 'plot', 'plot-vertical', 'plot-horizontal', 'co
       \ 'refresh', 'close-view', 'list', 'help', 'down', 'up', 'half-down', 'half-up',
       \ 'page-down', 'page-up', 'next-page', 'prev-page', 'first-row', 'last-row',
       \ 'scroll-right', 'scroll-left', 'next-columns', 'prev-columns', 'column-left',
-      \ 'column-right']
+      \ 'column-right', 'search', 'search-next', 'search-prev', 'sort', 'sort-descending',
+      \ 'filter', 'filter-not', 'cancel']
   execute printf('nnoremap <silent> <Plug>(vime-%s) :<C-U>call vime#action(''%s'')<CR>',
         \ s:action, s:action)
 endfor

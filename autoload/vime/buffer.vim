@@ -7,9 +7,22 @@ scriptencoding utf-8
 " the buffer need not be the current one.
 
 let s:scheme = 'vime://'
+let s:remote = '^ssh://\([^/]\+\)/'
 
+" A file is a path on this machine, or ssh://{host}/{path} on another: the
+" path is relative to the home folder there, or absolute after a second
+" slash (ssh://host//data/f.h5), as in netrw.
 function! vime#buffer#abspath(path) abort
+  if a:path =~# s:remote
+    return a:path
+  endif
   return fnamemodify(resolve(expand(a:path)), ':p')
+endfunction
+
+" [host, path on that host] of a file; the host is '' for this machine.
+function! vime#buffer#where(path) abort
+  let l:parts = matchlist(a:path, s:remote . '\(.*\)$')
+  return empty(l:parts) ? ['', a:path] : l:parts[1:2]
 endfunction
 
 " vime://<file> names a file's table list, vime://<file>//<table> a table.
@@ -17,15 +30,19 @@ function! vime#buffer#uri(path, ...) abort
   return s:scheme . a:path . (a:0 && !empty(a:1) ? '/' . a:1 : '')
 endfunction
 
-" {'path': file, 'name': table or ''} from a vime:// name.
+" {'path': file, 'name': table or ''} from a vime:// name.  The table
+" follows the first // after the file's first character (which is the / of
+" an absolute path, also on a host: vime://ssh://host//data/f.h5//table).
 function! vime#buffer#parse(uri) abort
   let l:rest = strpart(a:uri, len(s:scheme))
-  let l:split = stridx(l:rest, '//')
+  let l:host = matchstr(l:rest, s:remote)
+  let l:file = strpart(l:rest, len(l:host))
+  let l:split = stridx(l:file, '//', 1)
   if l:split < 0
     return {'path': l:rest, 'name': ''}
   endif
-  return {'path': strpart(l:rest, 0, l:split),
-        \ 'name': substitute(strpart(l:rest, l:split + 1), '^/\+', '/', '')}
+  return {'path': l:host . strpart(l:file, 0, l:split),
+        \ 'name': substitute(strpart(l:file, l:split + 1), '^/\+', '/', '')}
 endfunction
 
 " The buffer with exactly this name (or this full path), else 0.  bufnr()
@@ -212,7 +229,7 @@ endfunction
 
 let s:defaults = {
       \ 'list': [['<CR>', 'open'], ['i', 'info'], ['p', 'plot'], ['c', 'compute'],
-      \          ['R', 'refresh']],
+      \          ['R', 'refresh'], ['<C-c>', 'cancel']],
       \ 'table': [['j', 'down'], ['<Down>', 'down'], ['k', 'up'], ['<Up>', 'up'],
       \           ['<C-d>', 'half-down'], ['<C-u>', 'half-up'], ['<C-f>', 'page-down'],
       \           ['<PageDown>', 'page-down'], ['<C-b>', 'page-up'], ['<PageUp>', 'page-up'],
@@ -220,9 +237,12 @@ let s:defaults = {
       \           ['G', 'last-row'], ['zl', 'scroll-right'], ['zh', 'scroll-left'],
       \           [']c', 'next-columns'], ['[c', 'prev-columns'], ['<', 'column-left'],
       \           ['>', 'column-right'], ['-', 'list'], ['K', 'info'], ['p', 'plot-column'],
-      \           ['c', 'compute'], ['R', 'refresh']],
-      \ 'info': [['q', 'close-view'], ['-', 'list']],
-      \ 'plot': [['q', 'close-view'], ['R', 'refresh'], ['-', 'list']],
+      \           ['c', 'compute'], ['R', 'refresh'], ['g/', 'search'], ['gn', 'search-next'],
+      \           ['gN', 'search-prev'], [']m', 'search-next'], ['[m', 'search-prev'],
+      \           ['s', 'sort'], ['S', 'sort-descending'], ['f', 'filter'], ['F', 'filter-not'],
+      \           ['<C-c>', 'cancel']],
+      \ 'info': [['q', 'close-view'], ['-', 'list'], ['<C-c>', 'cancel']],
+      \ 'plot': [['q', 'close-view'], ['R', 'refresh'], ['-', 'list'], ['<C-c>', 'cancel']],
       \ 'log': [['q', 'close-view'], ['R', 'refresh']],
       \ }
 

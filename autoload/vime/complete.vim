@@ -52,3 +52,15 @@ function! vime#complete#columns(lead, line, pos) abort
   return s:matching(a:lead, filter(vime#columns(l:context.path, l:context.name),
         \ 'index(l:typed, v:val) < 0'))
 endfunction
+
+" :VimeSort {column} ... [desc]
+function! vime#complete#sort(lead, line, pos) abort
+  let l:context = vime#context()
+  return s:matching(a:lead, vime#columns(l:context.path, l:context.name) + ['desc'])
+endfunction
+
+" :VimeFilter and :VimeCount {query}: column names.
+function! vime#complete#query(lead, line, pos) abort
+  let l:context = vime#context()
+  return s:matching(a:lead, vime#columns(l:context.path, l:context.name))
+endfunction

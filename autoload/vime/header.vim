@@ -2,8 +2,8 @@ scriptencoding utf-8
 " vime/header.vim: a table's title and column header stay in view.
 "
 " The title names the table, its shape, the rows on screen (counted from 1),
-" the window of columns drawn and what the backend adds (plane, slice, sort,
-" filter).  vime#job#header_style() decides where they go:
+" the window of columns drawn, what the backend adds (plane, slice) and, for
+" a sorted or filtered view, its sort and filter and the table it shows.  vime#job#header_style() decides where they go:
 "   'winbar'  the column header is the table window's 'winbar' and the title
 "             its status line (Neovim 0.8 and later);
 "   'window'  a header window of two lines, the title and the column header,
@@ -121,6 +121,12 @@ function! vime#header#title(winid) abort
   if l:state.col_start > 0 || l:state.col_stop < l:state.cols
     let l:shown .= printf('  columns %s–%s of %s', vime#view#number(l:state.col_start + 1),
           \ vime#view#number(l:state.col_stop), vime#view#number(l:state.cols))
+  endif
+  " A sorted or filtered view is named after the table it shows.
+  let l:derived = vime#derived#describe(l:state)
+  if !empty(l:derived)
+    let l:head = l:state.derived.origin . strpart(l:head, stridx(l:head, '  ['))
+    let l:tail .= '  ' . l:derived
   endif
   return l:head . '  ' . l:shown . l:tail
 endfunction

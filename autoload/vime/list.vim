@@ -134,9 +134,10 @@ endfunction
 function! s:in_order(path, tables) abort
   let l:ordered = filter(copy(a:tables), '!vime#is_computed(v:val)')
   let l:unplaced = []
+  let l:file = vime#backend_path(a:path)
   for l:table in filter(copy(a:tables), 'vime#is_computed(v:val)')
     let l:source = get(l:table, 'source', {})
-    let l:at = type(l:source) == type({}) && get(l:source, 'path', a:path) ==# a:path
+    let l:at = type(l:source) == type({}) && get(l:source, 'path', l:file) ==# l:file
           \ ? s:index_of(l:ordered, get(l:source, 'table', '')) : -1
     if l:at < 0
       call add(l:unplaced, l:table)

@@ -14,9 +14,12 @@ scriptencoding utf-8
 " b:vime: rows and cols of the table (rows -1 until the first reply); start
 " and stop of the loaded rows; col_start, col_stop and columns, the window of
 " columns drawn; title and header, the backend's title and column header
-" lines; plane; ticket; loading, the rows on their way; pending, the move that
-" waits for them: {'row', 'top', 'winid'[, 'column']}.  A 'top' of -1 lets the
-" editor scroll as little as it needs, -2 centres the row when it is far.
+" lines; dtypes of the columns drawn; plane; ticket; loading, the rows on their
+" way; pending, the move that waits for them: {'row', 'top', 'winid'[,
+" 'column']}.  A 'top' of -1 lets the editor scroll as little as it needs, -2
+" centres the row when it is far.  derived: what a sorted or filtered view
+" was made from (vime/derived.vim); search and match: the last search and
+" the cell it found (vime/search.vim).
 
 function! vime#table#show(path, name) abort
   let l:old = get(b:, 'vime', {})
@@ -28,10 +31,12 @@ function! vime#table#show(path, name) abort
         \ : {'row': 0, 'top': 0}
   call vime#buffer#setup({'kind': 'table', 'path': a:path, 'name': a:name,
         \ 'rows': -1, 'cols': 0, 'start': 0, 'stop': 0,
-        \ 'col_start': l:same ? l:old.col_start : 0, 'col_stop': 0, 'columns': [],
+        \ 'col_start': l:same ? l:old.col_start : 0, 'col_stop': 0, 'columns': [], 'dtypes': [],
         \ 'plane': l:same ? l:old.plane : [], 'slice': l:same ? l:old.slice : '',
         \ 'title': '', 'header': '',
-        \ 'ticket': 0, 'loading': {}, 'pending': extend(l:pending, {'winid': win_getid()})})
+        \ 'ticket': 0, 'loading': {}, 'pending': extend(l:pending, {'winid': win_getid()}),
+        \ 'derived': vime#derived#of(a:path, a:name),
+        \ 'search': l:same ? get(l:old, 'search', {}) : {}, 'match': {}, 'search_ticket': 0})
   let b:vime_row = 0
   augroup vime_table
     autocmd! * <buffer>
@@ -366,8 +371,10 @@ function! s:on_rows(bufnr, ticket, plane, slice, result) abort
         \ 'start': a:result.start, 'stop': a:result.stop, 'plane': a:plane, 'slice': a:slice,
         \ 'col_start': get(a:result, 'col_start', 0),
         \ 'col_stop': get(a:result, 'col_stop', len(a:result.columns)),
-        \ 'columns': a:result.columns, 'title': l:lines[0], 'header': get(l:lines, 2, '')})
+        \ 'columns': a:result.columns, 'dtypes': get(a:result, 'dtypes', []),
+        \ 'title': l:lines[0], 'header': get(l:lines, 2, '')})
   call vime#buffer#set_lines(a:bufnr, l:state.rows == 0 ? ['(no rows)'] : l:lines[3:])
+  call vime#search#highlight(a:bufnr)
   call vime#remember_table(l:state.path, l:state.name)
   call s:settle_pending(a:bufnr, l:state)
   for [l:winid, l:view] in items(l:views)
@@ -524,7 +531,7 @@ function! s:on_columns(bufnr, col_start, column, result) abort
 endfunction
 
 function! s:column_under_cursor(state) abort
-  let l:spans = s:column_spans(a:state)
+  let l:spans = s:column_spans(a:state, bufnr('%'))
   if empty(l:spans)
     return ''
   endif
@@ -532,26 +539,39 @@ function! s:column_under_cursor(state) abort
   return l:index < 0 ? '' : get(a:state.columns, l:index, '')
 endfunction
 
+" The cursor to the column named, at its first screen column; to the index
+" (the start of the line) for a name that is not a column drawn.
 function! s:cursor_to_column(state, name) abort
   let l:index = index(a:state.columns, a:name)
-  let l:spans = s:column_spans(a:state)
+  let l:spans = s:column_spans(a:state, bufnr('%'))
   if l:index >= 0 && l:index < len(l:spans)
     execute 'normal! ' . (l:spans[l:index][0] + 1) . '|'
   elseif !empty(l:spans)
-    execute 'normal! ' . (l:spans[0][0] + 1) . '|'
+    normal! ^
   endif
 endfunction
 
 " The screen-column spans [first, last] of the data columns drawn, in order,
 " or [] when they cannot be told apart.  tabulate separates columns by at
 " least two spaces, so a run of two blanks down the header and every row is
-" a border, and a single blank is inside a cell ("2024-01-01 10:00").
-function! s:column_spans(state) abort
+" a border, and a single blank is inside a cell ("2024-01-01 10:00").  They
+" are kept until the buffer's lines change (state.spans).
+function! s:column_spans(state, bufnr) abort
   if empty(a:state.columns) || empty(a:state.header)
     return []
   endif
+  let l:tick = getbufvar(a:bufnr, 'changedtick')
+  let l:kept = get(a:state, 'spans', {})
+  if get(l:kept, 'tick', -1) == l:tick && get(l:kept, 'header', '') ==# a:state.header
+    return l:kept.spans
+  endif
+  " Rows with their blanks in the same places have the same words: ASCII
+  " rows are reduced to that pattern, and each pattern is read once.
+  let l:lines = [a:state.header] + getbufline(a:bufnr, 1, '$')
+  let l:wide = filter(copy(l:lines), 'v:val =~# "[^\\x00-\\x7f]"')
+  let l:ascii = filter(l:lines, 'v:val !~# "[^\\x00-\\x7f]"')
   let l:runs = []
-  for l:line in [a:state.header] + getline(1, '$')
+  for l:line in uniq(sort(map(l:ascii, 'substitute(v:val, ''\S'', "x", "g")'))) + l:wide
     call extend(l:runs, s:words(l:line))
   endfor
   call sort(l:runs, {a, b -> a[0] - b[0]})
@@ -565,7 +585,9 @@ function! s:column_spans(state) abort
   endfor
   " The index comes first and may take several spans (a MultiIndex).
   let l:index_spans = len(l:spans) - len(a:state.columns)
-  return l:index_spans < 0 ? [] : l:spans[l:index_spans :]
+  let l:spans = l:index_spans < 0 ? [] : l:spans[l:index_spans :]
+  let a:state.spans = {'tick': l:tick, 'header': a:state.header, 'spans': l:spans}
+  return l:spans
 endfunction
 
 " [first, last] screen columns (from 0) of each word of a line.
@@ -591,6 +613,112 @@ endfunction
 " The name of the column under the cursor; '' on the index.
 function! vime#table#column_under_cursor() abort
   return s:column_under_cursor(b:vime)
+endfunction
+
+" The cell under the cursor: {'column': name ('' for the index), 'text': as
+" shown, 'dtype': the column's ('' for the index)}; {} off the rows.
+function! vime#table#cell_under_cursor() abort
+  let l:state = b:vime
+  if l:state.rows <= 0
+    return {}
+  endif
+  let l:spans = s:column_spans(l:state, bufnr('%'))
+  let l:index = empty(l:spans) ? -1 : s:span_at(l:spans, virtcol('.') - 1)
+  let l:column = l:index < 0 ? '' : get(l:state.columns, l:index, '')
+  let l:cell = s:cell(l:state, getline('.'), l:spans, l:column)
+  return empty(l:cell) ? {} : {'column': l:column, 'text': l:cell.text,
+        \ 'dtype': l:index < 0 ? '' : get(l:state.dtypes, l:index, '')}
+endfunction
+
+" The cell of a column (a name; '' or a name not drawn: the index) on line
+" lnum of a table buffer: {'text', 'col', 'end'}, the text as shown and its
+" byte columns (from 1, end excluded); {} when there is none.
+function! vime#table#cell(bufnr, lnum, column) abort
+  let l:state = getbufvar(a:bufnr, 'vime', {})
+  let l:lines = getbufline(a:bufnr, 1, '$')
+  if get(l:state, 'rows', 0) <= 0 || a:lnum < 1 || a:lnum > len(l:lines)
+    return {}
+  endif
+  return s:cell(l:state, l:lines[a:lnum - 1], s:column_spans(l:state, a:bufnr), a:column)
+endfunction
+
+function! s:cell(state, line, spans, column) abort
+  let l:index = index(a:state.columns, a:column)
+  if l:index >= 0 && l:index < len(a:spans)
+    let [l:first, l:last] = a:spans[l:index]
+  elseif !empty(a:spans)
+    let [l:first, l:last] = [0, a:spans[0][0] - 1]
+  else
+    let [l:first, l:last] = [0, strdisplaywidth(a:line) - 1]
+  endif
+  let l:start = s:byte_at(a:line, l:first)
+  let l:raw = strpart(a:line, l:start, s:byte_at(a:line, l:last + 1) - l:start)
+  let l:text = trim(l:raw)
+  if empty(l:text)
+    return {}
+  endif
+  let l:col = l:start + len(matchstr(l:raw, '^\s*')) + 1
+  return {'text': l:text, 'col': l:col, 'end': l:col + len(l:text)}
+endfunction
+
+" The byte index (from 0) of screen column vcol (from 0) of a line.
+function! s:byte_at(line, vcol) abort
+  if a:line !~# '[^\x00-\x7f]'
+    return min([a:vcol, len(a:line)])
+  endif
+  let l:width = 0
+  let l:byte = 0
+  for l:char in split(a:line, '\zs')
+    if l:width >= a:vcol
+      return l:byte
+    endif
+    let l:width += strdisplaywidth(l:char)
+    let l:byte += len(l:char)
+  endfor
+  return l:byte
+endfunction
+
+" The row (from 0) the current window is on: where a move waiting for its
+" rows goes, else the cursor's.
+function! vime#table#current_row() abort
+  let l:state = b:vime
+  return empty(l:state.pending) ? l:state.start + line('.') - 1 : l:state.pending.row
+endfunction
+
+" Go to row (from 0) in the current window, the cursor on the cell of column
+" (a name; '' for the index): now when the row is loaded, else when it
+" arrives.  A column outside the window of columns drawn moves that window.
+function! vime#table#reveal(row, column) abort
+  let l:state = b:vime
+  let l:outside = !empty(a:column) && index(l:state.columns, a:column) < 0
+        \ && (l:state.col_start > 0 || l:state.col_stop < l:state.cols)
+  if l:outside && !vime#too_many_columns(l:state.path, l:state.name)
+    call vime#request(l:state.path, 'columns', {'name': l:state.name},
+          \ function('s:on_column_order', [bufnr('%'), a:row, a:column]))
+    return
+  endif
+  call s:go(l:state, a:row, -2, '')
+  if empty(l:state.pending)
+    call s:cursor_to_column(l:state, a:column)
+  else
+    let l:state.pending.column = a:column
+  endif
+  call vime#search#highlight(bufnr('%'))
+endfunction
+
+" The column order came: the window of columns starts at the column.
+function! s:on_column_order(bufnr, row, column, result) abort
+  let l:state = getbufvar(a:bufnr, 'vime', {})
+  let l:windows = win_findbuf(a:bufnr)
+  let l:at = get(a:result, 'ok', 0) ? index(a:result.columns, a:column) : -1
+  if empty(l:state) || empty(l:windows)
+    return
+  elseif l:at < 0
+    call win_execute(l:windows[0], 'call s:go(b:vime, ' . a:row . ', -2, "")')
+    return
+  endif
+  let l:state.pending = {'row': a:row, 'top': -2, 'winid': l:windows[0], 'column': a:column}
+  call s:request(a:bufnr, l:state, s:window_start(l:state, a:row), {'col_start': l:at})
 endfunction
 
 " The span holding screen column col; between spans, the nearer one; -1 for

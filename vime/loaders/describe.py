@@ -201,7 +201,7 @@ def info_text(table: Table, storage: dict, summary: pd.DataFrame, index, attrs) 
     else:
         # Rows of Python values: tabulate would read a frame as one float array, and
         # show a count of 1,234,567 as 1.23457e+06.
-        rows = [[name, *row] for name, row in zip(summary.index, summary.itertuples(index=False))]
+        rows = [list(row) for row in summary.itertuples()]  # the column's name first
         lines.append(_indent(tabulate(rows, headers=["", *summary.columns], tablefmt="plain")))
     return "\n".join(lines)
 
