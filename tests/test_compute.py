@@ -346,3 +346,22 @@ def test_chunk_rows_setting_reads_the_environment(monkeypatch):
     assert compute.chunk_rows_setting() == 250
     monkeypatch.setenv("VIME_CHUNK_ROWS", "lots")
     assert compute.chunk_rows_setting() == compute.CHUNK_ROWS
+
+
+def test_strings_compared_with_dates_are_read_as_dates():
+    frame = pd.DataFrame(
+        {
+            "when": pd.date_range("2024-01-01", periods=6, freq="h"),
+            "zoned": pd.date_range("2024-01-01", periods=6, freq="D", tz="Europe/Paris"),
+            "my col": range(6),
+        }
+    ).set_index(pd.date_range("2025-01-01", periods=6, freq="min", name="stamp"))
+    cases = {
+        "when == '2024-01-01 02:00'": [2],
+        "'2024-01-01 02:00' != when and `my col` < 4": [0, 1, 3],
+        "when in ['2024-01-01 01:00', '2024-01-01 04:00']": [1, 4],
+        "zoned == '2024-01-03'": [2],
+        "stamp == '2025-01-01 00:05' or index == '2025-01-01 00:00'": [0, 5],
+    }
+    for query, rows in cases.items():
+        assert list(np.flatnonzero(expressions.query_mask(frame, query))) == rows, query

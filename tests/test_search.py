@@ -177,3 +177,15 @@ def test_a_search_can_be_cancelled(stuck):  # noqa: F811
     assert stuck.call("cancel", id=31)["cancelled"] == 31
     assert reply_to(stuck, 31)["code"] == Cancelled.code
     assert not math.isnan(stuck.call("ping")["pid"])
+
+
+def test_a_date_equals_a_string(searcher):
+    """pandas turns `when == '...'` into a membership test no date passes; vime reads the
+    string as a date first."""
+    hit = find(searcher, query="when == '2024-01-05 03:00:00'")
+    assert (hit["row"], hit["column"]) == (99, "when")
+    query = "when != '2024-01-01' and when in ['2024-01-01', '2024-01-01 01:00']"
+    counted = searcher.call("count", name="/t", query=query)
+    assert counted["count"] == 1
+    bad = searcher.call("count", name="/t", query="when == 'banana'")
+    assert bad["code"] == BadExpression.code and "'banana' is not a date" in bad["error"]

@@ -163,38 +163,15 @@ class Steps:
         text = self.plan.query
         if text is None:
             return chunk
-        mask = _evaluate(chunk, text, "query")
-        if np.ndim(mask) == 0 and isinstance(mask, (bool, np.bool_)):
-            mask = np.full(len(chunk), bool(mask))
-        if not pd.api.types.is_bool_dtype(getattr(mask, "dtype", None)):
-            got = f"{mask.dtype} values" if isinstance(mask, pd.Series) else repr(mask)[:40]
-            raise BadExpression(f"query {text!r} must give true/false per row, not {got}")
-        if isinstance(mask, pd.Series) and mask.hasnans:
-            mask = mask.fillna(False)
-        return chunk[np.asarray(mask, dtype=bool)]
+        return chunk[expressions.query_mask(chunk, text)]
 
     def derive(self, chunk: pd.DataFrame) -> pd.DataFrame:
         if not self.plan.assign:
             return chunk
         chunk = chunk.copy(deep=False)
         for name, text in self.plan.assign.items():
-            chunk[name] = _evaluate(chunk, text, f"assign {name!r}")
+            chunk[name] = expressions.evaluate(chunk, text, f"assign {name!r}")
         return chunk
-
-
-def _evaluate(frame: pd.DataFrame, text: str, what: str):
-    """Evaluate a checked expression; pandas' errors become BadExpression.
-
-    The python engine everywhere: one semantics, and it handles the ``.str``
-    methods that numexpr cannot; sqrt(-1) and the like give NaN quietly.
-    """
-    try:
-        with np.errstate(all="ignore"):
-            return frame.eval(text, engine="python")
-    except MemoryError:
-        raise  # the worker names its memory limit
-    except Exception as exc:
-        raise BadExpression(f"{what} {text!r}: {type(exc).__name__}: {exc}") from None
 
 
 def require_columns(names: Iterable[str], available: Iterable[str], what: str) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import re
 import tokenize
 from collections.abc import Iterable
@@ -251,3 +252,121 @@ class _Checker:
             and node.attr == accessor
             and isinstance(node.value, ast.Name)
         )
+
+
+# -- evaluation -------------------------------------------------------------------------
+def evaluate(frame, text: str, what: str):
+    """Evaluate a checked expression on a chunk; pandas' errors become BadExpression.
+
+    The python engine everywhere: one semantics, and it handles the ``.str``
+    methods that numexpr cannot; sqrt(-1) and the like give NaN quietly.
+    A string compared with a date column (or a datetime index) is read as a
+    date first: pandas turns ``when == '2024-01-02'`` into a membership test
+    that no date ever passes.
+    """
+    import numpy as np
+
+    dates = _date_names(frame)
+    expression, constants = (
+        _bind_dates(text, what, tuple(sorted(dates.items())))
+        if dates
+        else (
+            text,
+            {},
+        )
+    )
+    try:
+        with np.errstate(all="ignore"):
+            return frame.eval(expression, engine="python", resolvers=(constants,))
+    except MemoryError:
+        raise  # the worker names its memory limit
+    except Exception as exc:
+        raise BadExpression(f"{what} {text!r}: {type(exc).__name__}: {exc}") from None
+
+
+def query_mask(frame, text: str):
+    """The rows a query keeps, as a numpy bool array (missing counts as false)."""
+    import numpy as np
+    import pandas as pd
+
+    mask = evaluate(frame, text, "query")
+    if np.ndim(mask) == 0 and isinstance(mask, (bool, np.bool_)):
+        return np.full(len(frame), bool(mask))
+    if not pd.api.types.is_bool_dtype(getattr(mask, "dtype", None)):
+        got = f"{mask.dtype} values" if isinstance(mask, pd.Series) else repr(mask)[:40]
+        raise BadExpression(f"query {text!r} must give true/false per row, not {got}")
+    if isinstance(mask, pd.Series) and mask.hasnans:
+        mask = mask.fillna(False)
+    return np.asarray(mask, dtype=bool)
+
+
+def _date_names(frame) -> dict[str, str | None]:
+    """The names pandas binds to dates in ``frame`` (columns and index levels), with their
+    time zone; cleaned as pandas cleans backtick-quoted names."""
+    import pandas as pd
+
+    named = {str(c): frame[c] for c in frame.columns if isinstance(c, str)}
+    index = frame.index
+    for level, name in enumerate(index.names):
+        values = index.get_level_values(level)
+        if name is not None:
+            named.setdefault(str(name), values)
+        if level == 0:
+            named.setdefault("index", values)
+    dates = {}
+    for name, values in named.items():
+        dtype = values.dtype
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            dates[clean_column_name(name)] = str(dtype.tz)
+        elif getattr(dtype, "kind", "") == "M":
+            dates[clean_column_name(name)] = None
+    return dates
+
+
+@functools.lru_cache(maxsize=64)
+def _bind_dates(text: str, what: str, dates: tuple) -> tuple[str, dict]:
+    """The expression with each string compared to a date bound to a Timestamp."""
+    zones = dict(dates)
+    tree = ast.parse(tokenize.untokenize(tokenize_string(text)).strip(), mode="eval")
+    constants: dict = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for i in range(len(operands) - 1):
+                pair = operands[i : i + 2]
+                names = [o.id for o in pair if isinstance(o, ast.Name) and o.id in zones]
+                if names:
+                    for j, operand in enumerate(pair):
+                        bound = _date_constant(operand, zones[names[0]], what, constants)
+                        if bound is not None:
+                            operands[i + j] = bound
+            node.left, node.comparators = operands[0], operands[1:]
+    return (ast.unparse(tree), constants) if constants else (text, {})
+
+
+def _date_constant(node, zone: str | None, what: str, constants: dict):
+    """A Name bound to the date(s) a string (or a list of strings) stands for, else None."""
+    import pandas as pd
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        texts, single = [node.value], True
+    elif (
+        isinstance(node, (ast.List, ast.Tuple))
+        and node.elts
+        and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+    ):
+        texts, single = [e.value for e in node.elts], False
+    else:
+        return None
+    values = []
+    for value in texts:
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError):
+            raise BadExpression(f"{what}: {value!r} is not a date") from None
+        if zone is not None and stamp.tz is None:
+            stamp = stamp.tz_localize(zone)
+        values.append(stamp)
+    name = f"vime_date_{len(constants)}"
+    constants[name] = values[0] if single else values
+    return ast.Name(id=name, ctx=ast.Load())

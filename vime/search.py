@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from vime import expressions
-from vime.errors import BadExpression, InvalidParams
+from vime.errors import InvalidParams
 
 CHUNK_ROWS = 500_000
 SIGNIFICANT = 6  # digits of format(x, "g")
@@ -79,16 +79,7 @@ class QueryMatcher:
         self.column = self.columns[0] if self.columns else None
 
     def mask(self, frame: pd.DataFrame) -> np.ndarray:
-        try:
-            with np.errstate(all="ignore"):
-                mask = frame.eval(self.query, engine="python")
-        except Exception as exc:
-            raise BadExpression(f"query {self.query!r}: {type(exc).__name__}: {exc}") from None
-        if np.ndim(mask) == 0:
-            mask = np.full(len(frame), bool(mask))
-        if not pd.api.types.is_bool_dtype(getattr(mask, "dtype", None)):
-            raise BadExpression(f"query {self.query!r} must give true/false per row")
-        return np.asarray(pd.Series(mask).fillna(False), dtype=bool)
+        return expressions.query_mask(frame, self.query)
 
     def first(self, frame: pd.DataFrame, forward: bool):
         hits = np.flatnonzero(self.mask(frame))
