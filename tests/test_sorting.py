@@ -45,9 +45,10 @@ def run_sort(plan: Plan, frame: pd.DataFrame, chunk_rows: int, spill, on_chunk=N
 
 @pytest.fixture
 def small_buffers(monkeypatch):
-    """Merge buffers of 2 rows per run: rounds, bounds and refills on small frames."""
-    monkeypatch.setattr(sorting, "MIN_BUFFER_ROWS", 2)
-    monkeypatch.setattr(sorting, "BUFFER_SHARE", 0.0)
+    """Merge buffers of a row or two per run (a run that sorts alone grows to half a
+    chunk): rounds, bounds and refills on small frames."""
+    monkeypatch.setattr(sorting, "MIN_BUFFER_ROWS", 1)
+    monkeypatch.setattr(sorting, "BUFFER_SHARE", 0.5)
 
 
 # -- the engine, against pandas ---------------------------------------------------------------
@@ -77,14 +78,15 @@ def frames(draw) -> pd.DataFrame:
     descending=st.booleans(),
     chunk_rows=st.integers(3, 20),
     buffer_rows=st.integers(1, 4),
+    buffer_share=st.sampled_from([0.0, 0.5, 1.0]),
 )
 def test_external_sort_equals_pandas_stable_sort(
-    tmp_path_factory, frame, by, descending, chunk_rows, buffer_rows
+    tmp_path_factory, frame, by, descending, chunk_rows, buffer_rows, buffer_share
 ):
     spill = tmp_path_factory.mktemp("spill") / "runs"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sorting, "MIN_BUFFER_ROWS", buffer_rows)
-        patch.setattr(sorting, "BUFFER_SHARE", 0.0)
+        patch.setattr(sorting, "BUFFER_SHARE", buffer_share)
         result = run_sort(Plan(sort=by, descending=descending), frame, chunk_rows, spill)
     pd.testing.assert_frame_equal(result, sorted_by_pandas(frame, by, descending))
     assert not spill.exists()
@@ -157,6 +159,29 @@ def test_a_named_index_sorts_by_its_name_and_as_index(tmp_path, small_buffers):
     for name in ("time", "index"):
         result = run_sort(Plan(sort=["v", name]), frame, 6, tmp_path / "runs")
         pd.testing.assert_frame_equal(result, expected)
+
+
+def test_an_index_level_named_by_a_number_sorts_by_its_text(tmp_path):
+    """Tables name index levels as text; a frame's level may be named 5, not '5'."""
+    frame = pd.DataFrame({"v": np.arange(20) % 3}, index=pd.Index(np.arange(20)[::-1], name=5))
+    for limit in (None, 3):
+        sink = FrameSink()
+        run_plan(Plan(sort=["5"], limit=limit), chunk_frame(frame, 6), ["v"], sink,
+                 index_names=["5"], spill=str(tmp_path / "runs"))  # fmt: skip
+        pd.testing.assert_frame_equal(sink.result(), frame.sort_index(kind="stable").head(limit))
+
+
+def test_a_run_cut_short_on_disk_fails_the_merge_and_is_removed(tmp_path):
+    spill = tmp_path / "runs"
+
+    def truncate_after_the_last(rows, seen=[]):  # noqa: B006 - the calls so far
+        seen.append(rows)
+        if len(seen) == 5:
+            os.truncate(spill, spill.stat().st_size // 2)
+
+    with pytest.raises(OSError, match="a sorted run is shorter than written"):
+        run_sort(Plan(sort=["k"]), ties_frame(50), 10, spill, on_chunk=truncate_after_the_last)
+    assert not spill.exists()
 
 
 def test_a_multi_level_index_travels_with_its_rows(tmp_path, small_buffers):

@@ -466,7 +466,8 @@ def run_plan(
             require_columns(groups.needed_columns, result.columns, "groupby/agg")
             groups.add(result)
             result = groups.result()
-    result = finish(plan, result)
+    # Rows straight from the source keep its index; a script's or a group-by's do not.
+    result = finish(plan, result, () if plan.script or plan.aggregates else index_names)
     for start in range(0, max(len(result), 1), result_rows):
         sink.append(result.iloc[start : start + result_rows])
 
@@ -497,12 +498,16 @@ def _reducer(plan: Plan, available: list[str], sink, spill: str,
                         index_names), keep  # fmt: skip
 
 
-def finish(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
-    """Sort, select the result columns and limit, on the reduced result (in memory)."""
+def finish(plan: Plan, frame: pd.DataFrame, index_names=()) -> pd.DataFrame:
+    """Sort, select the result columns and limit, on the reduced result (in memory).
+
+    The sort may name the frame's index levels, by their names or as the
+    source's ``index_names`` name them.
+    """
     if plan.sort:
-        index_names = [name for name in frame.index.names if name is not None]
-        require_columns(plan.sort, key_names(frame.columns, index_names), "sort")
-        frame = sort_rows(frame, plan.sort, plan.descending)
+        named = [*(name for name in frame.index.names if name is not None), *index_names]
+        require_columns(plan.sort, key_names(frame.columns, named), "sort")
+        frame = sort_rows(frame, plan.sort, plan.descending, index_names)
     if plan.columns is not None:
         require_columns(plan.columns, frame.columns, "columns")
         frame = frame[plan.columns]

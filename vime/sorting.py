@@ -345,8 +345,6 @@ class Cursor:
 
     def consume(self, count: int) -> None:
         """Drop the first ``count`` rows (written); refill when half empty."""
-        if not count:
-            return
         self.buffer = self.buffer.iloc[count:]
         self._keys(self.keys.iloc[count:].reset_index(drop=True))
         if len(self.buffer) <= self.rows // 2:
