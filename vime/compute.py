@@ -23,7 +23,10 @@ pipeline:
    into one row;
 5. ``sort`` / ``descending``, ``columns`` (the columns of the result, in order)
    and ``limit`` apply to the reduced result; sort plus limit keeps only the
-   best ``limit`` rows of each chunk.
+   best ``limit`` rows of each chunk. A sort of the rows themselves (no
+   group-by, script or limit) is an external merge sort (vime/sorting.py):
+   each chunk is sorted and spilled to a run file, and the runs are merged
+   into the sink, so memory holds about one chunk whatever the table's size.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import tempfile
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -44,6 +49,7 @@ from vime.errors import (
     InvalidParams,
     NoSuchColumn,
 )
+from vime.sorting import ExternalSort, key_names, sort_rows
 
 log = logging.getLogger("vime.compute")
 
@@ -186,18 +192,20 @@ def require_columns(names: Iterable[str], available: Iterable[str], what: str) -
 class Rows:
     """Collects the surviving rows; with sort+limit, only the best rows so far."""
 
-    def __init__(self, columns: list[str], sort=None, descending=False, limit=None):
+    def __init__(self, columns: list[str], sort=None, descending=False, limit=None,
+                 index_names=()):  # fmt: skip
         self.sort, self.descending, self.limit = sort, descending, limit
+        self.index_names = index_names
         self.empty = pd.DataFrame(columns=columns)  # the result if no row survives
         self.parts: list[pd.DataFrame] = []
         self.count = 0
 
     def add(self, frame: pd.DataFrame) -> None:
-        self.empty = frame.iloc[:0]  # with the real dtypes
+        self.empty = frame.iloc[:0].copy()  # the real dtypes; a view would keep the chunk
         if len(frame) == 0:
             return
         if self.limit is not None and self.sort:
-            frame = sort_rows(frame, self.sort, self.descending).head(self.limit)
+            frame = self.best(frame)
         elif self.limit is not None:
             frame = frame.head(self.limit - self.count)
         self.parts.append(frame)
@@ -215,8 +223,11 @@ class Rows:
             return self.empty
         frame = concat(self.parts)
         if self.limit is not None and self.sort:
-            frame = sort_rows(frame, self.sort, self.descending).head(self.limit)
+            frame = self.best(frame)
         return frame
+
+    def best(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return sort_rows(frame, self.sort, self.descending, self.index_names).head(self.limit)
 
 
 class Stream:
@@ -239,6 +250,10 @@ class Stream:
     @property
     def full(self) -> bool:
         return self.limit is not None and self.count >= self.limit
+
+    def finish(self) -> None:
+        if not self.started:  # a source with no rows at all
+            self.sink.append(pd.DataFrame(columns=self.columns))
 
 
 @dataclass(frozen=True)
@@ -363,11 +378,6 @@ def _final(partial: pd.DataFrame, out: Output) -> pd.Series:
 
 
 # -- running a plan -------------------------------------------------------------
-def sort_rows(frame: pd.DataFrame, by: list[str], descending: bool) -> pd.DataFrame:
-    """A stable sort, so that ties keep their source order chunk after chunk."""
-    return frame.sort_values(by, ascending=not descending, kind="stable")
-
-
 def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return parts[0] if len(parts) == 1 else pd.concat(parts)
 
@@ -393,28 +403,37 @@ def run_plan(
     on_chunk: Callable[[int], None] = lambda rows: None,
     result_rows: int = CHUNK_ROWS,
     index_names=(),
+    spill: str | None = None,
 ) -> None:
     """Run a plan over a source's chunks, appending the result to ``sink`` (``append(frame)``).
 
-    A plain filter streams each chunk's rows to the sink; sorts, group-bys and
-    scripts reduce first and write their (small) result at the end, in slices
-    of ``result_rows``. ``on_chunk(rows_read)`` may raise to stop the run.
-    ``index_names``: the source's index levels, which query and assign may name.
+    A plain filter streams each chunk's rows to the sink, and a sort of the
+    rows merges sorted runs into it; group-bys and scripts reduce first and
+    write their (small) result at the end, in slices of ``result_rows``.
+    ``on_chunk(rows_read)`` may raise to stop the run. ``index_names``: the
+    source's index levels, which query, assign and sort may name. ``spill``:
+    the file for a sort's runs (created only if needed, removed at the end),
+    else a temp file in the system's temp folder.
     """
     steps = Steps(plan, source_columns, index_names)
-    reducer, keep = _reducer(plan, steps.columns_after, sink)
-    for chunk in chunks:
-        rows = len(chunk)
-        reduced = steps.apply(chunk)
-        del chunk  # drop each chunk before the next is read: one in memory at a time
-        reducer.add(reduced if keep is None else reduced[keep])
-        del reduced
-        on_chunk(rows)
-        if reducer.full:
-            break
-    if isinstance(reducer, Stream):
-        if not reducer.started:  # a source with no rows at all
-            sink.append(pd.DataFrame(columns=reducer.columns))
+    spill = spill or os.path.join(tempfile.gettempdir(), f"vime-sort-{uuid.uuid4().hex}.runs")
+    reducer, keep = _reducer(plan, steps.columns_after, sink, spill, index_names)
+    try:
+        for chunk in chunks:
+            rows = len(chunk)
+            reduced = steps.apply(chunk)
+            del chunk  # drop each chunk before the next is read: one in memory at a time
+            reducer.add(reduced if keep is None else reduced[keep])
+            del reduced
+            on_chunk(rows)
+            if reducer.full:
+                break
+    except BaseException:
+        if isinstance(reducer, ExternalSort):
+            reducer.discard()
+        raise
+    if isinstance(reducer, (Stream, ExternalSort)):
+        reducer.finish()
         return
     result = reducer.result()
     if plan.script:
@@ -424,12 +443,17 @@ def run_plan(
             require_columns(groups.needed_columns, result.columns, "groupby/agg")
             groups.add(result)
             result = groups.result()
-    result = finish(plan, result)
+    # Rows straight from the source keep its index; a script's or a group-by's do not.
+    result = finish(plan, result, () if plan.script or plan.aggregates else index_names)
     for start in range(0, max(len(result), 1), result_rows):
         sink.append(result.iloc[start : start + result_rows])
 
 
-def _reducer(plan: Plan, available: list[str], sink) -> tuple[Rows | Groups | Stream, list | None]:
+Reducer = Rows | Groups | Stream | ExternalSort
+
+
+def _reducer(plan: Plan, available: list[str], sink, spill: str,
+             index_names=()) -> tuple[Reducer, list | None]:  # fmt: skip
     """The reducer of the chunks and the columns it keeps (None: all)."""
     if plan.script:
         return Rows(available), None
@@ -438,20 +462,29 @@ def _reducer(plan: Plan, available: list[str], sink) -> tuple[Rows | Groups | St
         require_columns(groups.needed_columns, available, "groupby/agg")
         return groups, groups.needed_columns
     require_columns(plan.columns or [], available, "columns")
-    require_columns(plan.sort or [], available, "sort")
+    require_columns(plan.sort or [], key_names(available, index_names), "sort")
     if not plan.sort:
         keep = list(available if plan.columns is None else plan.columns)
         return Stream(sink, keep, plan.limit), None
-    keep = available if plan.columns is None else [*plan.columns, *(plan.sort or [])]
-    keep = list(dict.fromkeys(keep))
-    return Rows(keep, plan.sort, plan.descending, plan.limit), keep
+    # The sort keys that are columns travel with the rows; the index always does.
+    keys = [name for name in plan.sort if name in available]
+    keep = list(dict.fromkeys(available if plan.columns is None else [*plan.columns, *keys]))
+    if plan.limit is not None:
+        return Rows(keep, plan.sort, plan.descending, plan.limit, index_names), keep
+    return ExternalSort(sink, plan.sort, plan.descending, spill, keep, plan.columns,
+                        index_names), keep  # fmt: skip
 
 
-def finish(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
-    """Sort, select the result columns and limit, on the reduced result."""
+def finish(plan: Plan, frame: pd.DataFrame, index_names=()) -> pd.DataFrame:
+    """Sort, select the result columns and limit, on the reduced result (in memory).
+
+    The sort may name the frame's index levels, by their names or as the
+    source's ``index_names`` name them.
+    """
     if plan.sort:
-        require_columns(plan.sort, frame.columns, "sort")
-        frame = sort_rows(frame, plan.sort, plan.descending)
+        named = [*(name for name in frame.index.names if name is not None), *index_names]
+        require_columns(plan.sort, key_names(frame.columns, named), "sort")
+        frame = sort_rows(frame, plan.sort, plan.descending, index_names)
     if plan.columns is not None:
         require_columns(plan.columns, frame.columns, "columns")
         frame = frame[plan.columns]

@@ -203,8 +203,11 @@ def run(state, params) -> dict:
     source_columns, index = list(table.columns), table.index_names
     columns = compute.read_columns(plan, source_columns, index)
     chunks = table.chunks(columns=columns, chunk_rows=compute.chunk_rows_setting())
+    spill = result.temp.removesuffix(".h5") + ".runs"  # a sort's runs, next to the result
+    if plan.sort:
+        state.cleanup(spill)
     compute.run_plan(plan, chunks, source_columns, writer, progress.chunk_done,
-                     index_names=index)  # fmt: skip
+                     index_names=index, spill=spill)  # fmt: skip
     writer.close()
     meta = _table_meta(result.temp)
     provenance = _provenance(table, params, progress.rows_done, meta["rows"])
