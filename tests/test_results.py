@@ -221,3 +221,20 @@ def test_export_to_parquet_and_a_missing_pyarrow_is_named(tmp_path, source):
         assert not (tmp_path / "no.parquet").exists()
     finally:
         rpc.stop()
+
+
+def test_the_first_open_sweeps_temp_files_of_dead_workers(tmp_path, source):
+    path, _ = source
+    folder = tmp_path / "results"
+    folder.mkdir()
+    dead = 2**22 + 12345  # above the kernel's pid_max (4,194,304): never a running process
+    gone = folder / f".tmp-{dead}-abc.h5"
+    runs = folder / f".tmp-{dead}-abc.runs"
+    mine = folder / f".tmp-{os.getpid()}-def.h5"  # a live process's: kept
+    for temp in (gone, runs, mine):
+        temp.write_bytes(b"partial")
+    rpc = spawn(tmp_path).opened(path)
+    try:
+        assert sorted(p.name for p in folder.iterdir()) == [mine.name]
+    finally:
+        rpc.stop()

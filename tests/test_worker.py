@@ -150,7 +150,10 @@ def test_pages_are_answered_while_a_heavy_request_hangs(stuck, tmp_path, method)
     assert reply["ok"] is False and reply["code"] == Cancelled.code
     assert f"{method} of {stuck_file_of(stuck)}:/stuck" in reply["error"]
     assert not (tmp_path / "out.csv").exists()
-    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    wait_until(
+        lambda: [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == [],
+        "no temp file left",
+    )
 
 
 def stuck_file_of(rpc: RpcProcess) -> str:
@@ -213,7 +216,11 @@ def test_progress_is_pushed_for_a_request_over_half_a_second(tmp_path):
         assert progress["message"] == "exporting /slow"
         assert process.call("cancel", id=11)["cancelled"] == 11
         assert reply_to(process, 11)["code"] == Cancelled.code
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.h5", "stderr.log"]
+        # The temp file goes once the killed worker is gone (it may still be writing).
+        wait_until(
+            lambda: sorted(p.name for p in tmp_path.iterdir()) == ["slow.h5", "stderr.log"],
+            "the export's temp file removed",
+        )
     finally:
         process.stop()
 

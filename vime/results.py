@@ -311,9 +311,10 @@ def _same_result(a: dict, b: dict) -> bool:
 
 
 def sweep_temps(folder: Path | None = None) -> None:
-    """Remove temp files of workers that died without cleaning up (a kill -9 of vime-rpc)."""
+    """Remove temp files (results being written, sort runs) of workers that died without
+    cleaning up: vime-rpc itself was killed."""
     folder = folder or results_dir()
-    for path in folder.glob(".tmp-*-*.h5"):
+    for path in folder.glob(".tmp-*-*"):
         pid = path.name.split("-")[1]
         if pid.isdigit() and not _alive(int(pid)):
             _remove(str(path))

@@ -94,6 +94,10 @@ class State:
                 previous.close()
             self.sources[key] = source
         self.current_path = key
+        if self._workers is None:  # the first open: what killed workers of old left behind
+            from vime import results
+
+            results.sweep_temps()
         self.workers.start()  # in the background: the first heavy request finds it warm
         return source
 

@@ -94,6 +94,7 @@ class Task:
         self.exit_status: int | None = None
         self.cleanup: list[str] = []  # files the child writes; removed unless it finishes
         self._finished = False
+        self.failed = False
         self._lock = threading.Lock()
         self._exited = threading.Event()
         self._forked = threading.Event()
@@ -104,8 +105,7 @@ class Task:
             if self._finished:
                 return False
             self._finished = True
-        if error is not None:
-            _remove_files(self.cleanup)
+        self.failed = error is not None
         self._on_finish(result, error)
         return True
 
@@ -263,6 +263,10 @@ class Workers:
             task.finish(None, InternalError(f"{task.what}: {type(exc).__name__}: {exc}"))
         finally:
             self._tasks.pop(task.id, None)
+            if task.failed:  # only once the child is gone: a killed one may still be writing
+                if task.pid:
+                    task.wait_exit(EXIT_REPORT_WAIT)
+                _remove_files(task.cleanup)
 
     def _relay(self, task: Task, stream) -> None:
         for line in stream:
