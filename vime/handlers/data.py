@@ -233,4 +233,8 @@ def _saved_columns(config, key, found, order, hidden) -> list[str]:
 
 
 def close(state, params) -> dict:
-    return {"closed": state.close(p.string(params, "path", None))}
+    from vime.handlers.watch import stop_watches
+
+    closed = state.close(p.string(params, "path", None))
+    stop_watches(state, closed)  # a closed file is followed no more
+    return {"closed": closed}
