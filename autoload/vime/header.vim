@@ -122,7 +122,7 @@ function! vime#header#title(winid) abort
     let l:shown .= printf('  columns %s–%s of %s', vime#view#number(l:state.col_start + 1),
           \ vime#view#number(l:state.col_stop), vime#view#number(l:state.cols))
   endif
-  return l:head . '  ' . l:shown . l:tail
+  return l:head . '  ' . l:shown . l:tail . vime#follow#title(winbufnr(a:winid))
 endfunction
 
 " For 'winbar': the column header, scrolled with the text of the window.  A
