@@ -37,6 +37,7 @@ command! -nargs=* -bang -complete=customlist,vime#complete#sort VimeSort
 command! -nargs=* -bang -complete=customlist,vime#complete#query VimeFilter
       \ call vime#derived#filter(<q-args>, <bang>0)
 command! -nargs=0 VimeCancel call vime#cancel()
+command! -nargs=0 -bang VimeFollow call vime#follow#command(<bang>0)
 command! -nargs=0 VimeClose call vime#close()
 command! -nargs=0 VimeStatus call vime#status()
 command! -nargs=0 VimeRestart call vime#restart()

@@ -19,6 +19,7 @@ import pytest
 
 from tests import test_editor_plugin as editor
 from tests.test_editor_plugin import ROOT, ROWS, assert_table_on_screen, open_table
+from tests.test_worker import wait_until
 
 # The editor sessions and the data file of tests/test_editor_plugin.py.
 session, fresh, data_file = editor.session, editor.fresh, editor.data_file
@@ -97,7 +98,8 @@ endif
     assert said.count("vime: cancelled") == 1 and errors(said) == []
     assert cancelled["text"] == "" and "exporting" not in cancelled["line"]
     assert not target.exists(), "a cancelled export leaves no file"
-    assert not list(fresh.workdir.glob("*.tmp*")), "nor a temp file"
+    # The temp file goes once the killed worker is gone: soon after the reply.
+    wait_until(lambda: not list(fresh.workdir.glob("*.tmp*")), "no temp file left")
 
 
 def test_progress_in_the_statusline_and_cancel_of_a_compute_job(fresh, slow_file):

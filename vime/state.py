@@ -37,6 +37,7 @@ class State:
         # when the worker is cancelled or dies; the loop writes none.
         self.cleanup: Callable[[str], None] = lambda path: None
         self.requests: dict = {}  # request id -> worker.Task running it
+        self.watches: dict = {}  # (path, table or None) -> handlers.watch.Watch
         self.stop_requested = False  # set by `shutdown`; the loop exits after replying
         self._workers = None
         self._config = None

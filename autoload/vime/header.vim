@@ -128,7 +128,7 @@ function! vime#header#title(winid) abort
     let l:head = l:state.derived.origin . strpart(l:head, stridx(l:head, '  ['))
     let l:tail .= '  ' . l:derived
   endif
-  return l:head . '  ' . l:shown . l:tail
+  return l:head . '  ' . l:shown . l:tail . vime#follow#title(winbufnr(a:winid))
 endfunction
 
 " For 'winbar': the column header, scrolled with the text of the window.  A

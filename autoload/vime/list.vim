@@ -68,6 +68,7 @@ function! s:on_tables(bufnr, result) abort
     return
   endif
   call vime#remember_tables(l:state.path, a:result.tables)
+  call vime#follow#listed(a:bufnr, l:state.path, a:result)
   let l:first_draw = empty(l:state.lines)
   " Each window keeps the cursor on its table, wherever the table moves.
   let l:views = {}
@@ -106,6 +107,7 @@ function! s:render(path, tables) abort
   if get(g:, 'vime_hints', 1)
     call add(l:lines, '  <CR> open · i info · p plot · c compute · R refresh · :help vime')
   endif
+  call extend(l:lines, vime#follow#notes(a:path))
   let l:attrs = vime#file_attrs(a:path)
   for l:key in sort(keys(l:attrs))
     call add(l:lines, '  @' . l:key . ' = ' . vime#view#value(l:attrs[l:key]))
@@ -121,7 +123,8 @@ function! s:render(path, tables) abort
     let l:table = l:tables[l:i]
     let l:map[len(l:lines) + 1] = l:table.name
     call add(l:lines, '  ' . s:pad(l:names[l:i], l:name_width) . '  '
-          \ . s:pad(l:shapes[l:i], -l:shape_width) . '  ' . s:describe(l:table))
+          \ . s:pad(l:shapes[l:i], -l:shape_width) . '  ' . s:describe(l:table)
+          \ . vime#follow#mark(a:path, l:table))
   endfor
   if l:count == 0
     call add(l:lines, '  (no tables)')

@@ -11,7 +11,7 @@ scriptencoding utf-8
 " attributes.  The job layer draws them: text properties or extmarks.
 
 let s:types = ['line', 'scatter', 'hist', 'heat']
-let s:flags = ['logx', 'logy']
+let s:flags = ['logx', 'logy', 'follow']
 let s:keys = ['x', 'y', 'start', 'stop', 'bins', 'plane', 'reduce']
 let s:series_links = ['Identifier', 'Constant', 'Statement', 'PreProc', 'Type', 'Special',
       \ 'String', 'Function']
@@ -70,13 +70,13 @@ function! vime#plot#show(target, request, mods) abort
   let l:bufnr = vime#buffer#split('vime-plot://' . a:target.path . '/' . a:target.name,
         \ {'kind': 'plot', 'path': a:target.path, 'name': a:target.name, 'request': a:request},
         \ get(g:, 'vime_plot_height', max([12, &lines / 2])), a:mods)
-  call vime#view#load(l:bufnr)
+  call vime#follow#plot(l:bufnr)
 endfunction
 
 " The request as sent: with colour or without.
 function! vime#plot#prepare(request) abort
   let a:request.color = vime#plot#color() ? v:true : v:false
-  return a:request
+  return vime#follow#plot_params(a:request)
 endfunction
 
 " -- colours --------------------------------------------------------------------

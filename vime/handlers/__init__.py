@@ -10,7 +10,7 @@ cancelled and pushes progress, and goes on answering meanwhile.
 
 from __future__ import annotations
 
-from vime.handlers import compute, core, data, plot, search
+from vime.handlers import compute, core, data, plot, search, watch
 
 
 class Method:
@@ -168,10 +168,23 @@ METHODS: dict[str, Method] = {
         },
         worker=True,
     ),
+    "watch": Method(
+        watch.watch,
+        "Follow a table (or every table) of a file being written; grown is pushed as it grows",
+        {
+            "name?": "table to follow (default: every table of the file)",
+            **PATH,
+        },
+    ),
+    "unwatch": Method(
+        watch.unwatch,
+        "Stop following a table (or, without name, the file's tables)",
+        {"name?": "table followed (default: the watch of every table)", **PATH},
+    ),
 }
 
-# Work that only a worker runs, started by a method above (compute_start).
-WORKER_TASKS = {"compute_run": compute.run}
+# Work that only a worker runs, started by a method above (compute_start, watch).
+WORKER_TASKS = {"compute_run": compute.run, "watch_run": watch.run}
 
 
 def handler_for(name: str):

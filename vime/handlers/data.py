@@ -23,12 +23,18 @@ def open_file(state, params) -> dict:
     source = state.open(path)
     listing = _listing(state, source.path)
     warm_up(source)  # the first page then finds pandas imported
-    return {"path": source.path, "attrs": source.attrs, "tables": listing}
+    return {"path": source.path, "attrs": source.attrs, "tables": listing,
+            **source.write_status()}  # fmt: skip
 
 
 def tables(state, params) -> dict:
+    """The listing, with the current shapes of a file that another program writes."""
     path = p.string(params, "path", None)
-    return {"tables": _listing(state, path), "path": state.source(path).path}
+    source = state.source(path)
+    with state.lock:
+        source.sync()
+        listing = source.retrying(lambda: _listing(state, path))
+    return {"tables": listing, "path": source.path, **source.write_status()}
 
 
 def _listing(state, path) -> list[dict]:
@@ -37,6 +43,15 @@ def _listing(state, path) -> list[dict]:
 
 
 def table(state, params) -> dict:
+    """A page; rows a writer added since the last look are there (see Source.sync)."""
+    p.string(params, "name")  # a missing name is the first error
+    source = state.source(p.string(params, "path", None))
+    with state.lock:
+        source.sync()
+        return source.retrying(lambda: _table_page(state, params))
+
+
+def _table_page(state, params) -> dict:
     name = p.string(params, "name")
     path = p.string(params, "path", None)
     found = state.table(name, path)
@@ -218,4 +233,8 @@ def _saved_columns(config, key, found, order, hidden) -> list[str]:
 
 
 def close(state, params) -> dict:
-    return {"closed": state.close(p.string(params, "path", None))}
+    from vime.handlers.watch import stop_watches
+
+    closed = state.close(p.string(params, "path", None))
+    stop_watches(state, closed)  # a closed file is followed no more
+    return {"closed": closed}

@@ -1,17 +1,22 @@
 """Open any HDF5 file read-only and see its tables.
 
 ``open_source(path)`` checks the file, opens it with h5py (read-only, HDF5
-file locking off, so a file another program is writing can be viewed) and
-lists its tables: pandas HDFStore groups become pandas tables, every other
-dataset an h5py table. Links that do not resolve are listed with their error.
+file locking off, so a file another program is writing can be viewed; as a
+SWMR reader when a writer has it open, see vime.loaders.live) and lists its
+tables: pandas HDFStore groups become pandas tables, every other dataset an
+h5py table. Links that do not resolve are listed with their error.
+``Source.sync()`` catches up with a program writing the file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 # Must be set before HDF5 opens a file: h5py passes locking=False for its own
 # handle, and this covers PyTables and the targets of external links.
@@ -19,15 +24,17 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
 import h5py
 
-from vime.errors import NoSuchTable, NotHDF5
+from vime.errors import NoSuchTable, ReadFailed, VimeError
+from vime.loaders import live
 from vime.loaders.base import Table
 from vime.loaders.convert import jsonable_attrs
-from vime.loaders.detect import check_file
+from vime.loaders.detect import FileStatus, check_file
 from vime.loaders.h5 import BrokenTable, dataset_table
 from vime.loaders.pandas_store import is_pandas_group, pandas_tables
 
 log = logging.getLogger("vime.loaders")
 STORE_CHUNK_CACHE = 1 << 20  # bytes of PyTables chunk cache per open store
+T = TypeVar("T")
 
 __all__ = ["Source", "Table", "open_source", "warm_up"]
 
@@ -55,12 +62,9 @@ def _import_readers() -> None:
 
 def open_source(path: str) -> Source:
     """Open ``path`` (already normalised) read-only; raise a VimeError if it cannot be."""
-    check_file(path)
-    try:
-        handle = h5py.File(path, "r", locking=False)
-    except OSError as exc:
-        raise NotHDF5(f"{path}: truncated or damaged HDF5 file ({exc})") from None
-    return Source(path, handle)
+    status = check_file(path)
+    swmr = live.read_as_swmr(status, changed=False)
+    return Source(path, live.open_handle(path, status, swmr), status, swmr)
 
 
 class Source:
@@ -71,10 +75,15 @@ class Source:
     (a worker process opens the file for one table and needs it fast).
     """
 
-    def __init__(self, path: str, handle: h5py.File):
+    def __init__(self, path: str, handle: h5py.File, status: FileStatus | None = None,
+                 swmr: bool = False):  # fmt: skip
         self.path = path
         self.h5 = handle
         self.attrs = jsonable_attrs(handle.attrs)
+        self.status = status or FileStatus(0, 0, None)  # what says a program writes it
+        self.swmr = swmr  # opened as a SWMR reader
+        self._changes = live.Changes(path)
+        self._closed = False  # by a failed reopen: the next sync tries again
         self._store = None
         self._tables: dict[str, Table] = {}  # every table made so far, by name
         self._listed: list[str] | None = None  # the listing's names, once walked
@@ -215,6 +224,80 @@ class Source:
             self._store.close()
             self._store = None
         self.h5.close()
+
+    # -- a file another program is writing --------------------------------------------
+    def write_status(self) -> dict:
+        """``writing`` ('swmr', 'no-swmr' or None) and, without SWMR, a ``warning``: looked
+        up afresh, as a writer may have started or finished."""
+        with contextlib.suppress(VimeError):  # gone: the open handle still reads what it read
+            self.status = check_file(self.path)
+        return live.write_status(self.status)
+
+    def sync(self) -> bool:
+        """Catch up with a program writing the file; True when it may have changed since
+        the last look. The tables of a SWMR file refresh in place; any other file is
+        opened again and its tables made anew on demand (resolve tables after syncing)."""
+        look = self._changes.look()
+        if look is None and not self._closed:
+            return False
+        try:
+            status = check_file(self.path)
+        except VimeError as exc:
+            if self._closed:
+                raise
+            # Replaced by something else, or removed: the open handle still reads the
+            # file it opened, as a file rewritten by another program did before.
+            log.info("%s: %s; keeping the file opened before", self.path, exc.message)
+            return False
+        if status.refuses_readers:  # its writer turned SWMR off: no reader may open it now
+            raise ReadFailed(status.open_elsewhere(self.path))
+        # A failed reopen (no look now) followed a change too.
+        changed = self._changes.changed_since_open or look is None or look.changed
+        if self._closed or not (self.swmr and status.swmr and self._refresh_tables()):
+            self._reopen(status, changed)
+        self.status = status
+        if look is not None:
+            self._changes.seen(look)
+        return True
+
+    def _refresh_tables(self) -> bool:
+        """Refresh every table made so far in place; False if one cannot be."""
+        return all(table.refresh() for table in self._tables.values() if table is not None)
+
+    def _reopen(self, status: FileStatus, changed: bool) -> None:
+        """Close, then open again: HDF5 would share a handle still open, and with it the
+        metadata it cached. On failure the Source stays closed, and tries again next time."""
+        self.close()
+        self._closed = True
+        self._tables, self._listed = {}, None
+        swmr = live.read_as_swmr(status, changed)
+        self.h5, self.swmr = live.open_handle(self.path, status, swmr), swmr
+        self._closed = False
+        self.attrs = jsonable_attrs(self.h5.attrs)
+
+    def retrying(self, read: Callable[[], T]) -> T:
+        """Run ``read``; when it fails and the file changed meanwhile (a writer extended
+        a dataset, wrote a chunk or made a group mid-read), catch up and read once more.
+        ``read`` must resolve its tables itself: catching up may make them anew."""
+        try:
+            return read()
+        except (ReadFailed, NoSuchTable) as exc:
+            if not self.sync():
+                raise
+            log.info("%s changed during a read (%s); reading again", self.path, exc.message)
+        except VimeError:
+            raise
+        except Exception as exc:  # h5py's own errors, from a structure changing under it
+            if not self.sync():
+                raise
+            log.info("%s changed during a read (%s); reading again", self.path, exc)
+        try:
+            return read()
+        except VimeError:
+            raise
+        except Exception as exc:
+            raise ReadFailed(f"{self.path}: read failed while the file was being written: "
+                             f"{type(exc).__name__}: {exc}") from None  # fmt: skip
 
 
 def readable_name(key: str | bytes) -> str:

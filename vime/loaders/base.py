@@ -123,6 +123,11 @@ class Table:
             return plain_array(frame[name])
         return plain_array(frame.index.get_level_values(level))
 
+    def refresh(self) -> bool:
+        """Catch up in place with a SWMR writer (the shape may have grown); False when
+        this kind of table cannot, and its file must be opened again instead."""
+        return False
+
     def storage(self) -> dict:
         return {"chunks": None, "compression": None, "filters": [], "bytes": None}
 

@@ -23,6 +23,7 @@ from vime.errors import InvalidParams, ReadFailed
 from vime.loaders.base import CHUNK_ROWS, Table
 from vime.loaders.columns import Positions, Repeated
 from vime.loaders.convert import jsonable_attrs
+from vime.loaders.live import check_stored
 
 if TYPE_CHECKING:  # pandas is imported on the first read, not to list a file
     import pandas as pd
@@ -162,21 +163,38 @@ class DatasetTable(Table):
         self.name = name
         self.file = file
         self.attrs = jsonable_attrs(dataset.attrs)
-        self.shape = list(dataset.shape or ())  # the full shape; None for a null dataspace
         self.selection = selection  # a vime.slicing.Selection, None for the whole dataset
-        self.view_shape = self.shape if selection is None else selection.shape
+        self._given_fields = fields
+        self._swmr: bool | None = None  # read as a SWMR reader; known at the first read
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        """Everything that follows from the shape (which a SWMR writer may grow)."""
+        dataset, fields = self.dataset, self._given_fields
+        self.shape = list(dataset.shape or ())  # the full shape; None for a null dataspace
+        self.view_shape = self.shape if self.selection is None else self.selection.shape
         self.compound = fields is not None or dataset.dtype.names is not None
         ndim = len(self.shape)
         self.kind = "scalar" if ndim == 0 else "compound" if self.compound else "dataset"
         if self.compound:
             self._compound_layout(fields or flatten_fields(dataset.dtype))
         else:
-            self._array_layout(dataset.dtype, posixpath.basename(name) or name)
+            self._array_layout(dataset.dtype, posixpath.basename(self.name) or self.name)
         if _is_pytables_bool(dataset):
             self._decode = _as_bool
             self.dtypes = Repeated("bool", len(self.columns))
         self.rows = self._row_count()
         self.raw_by_position = not self.compound and len(self.view_shape) >= 2
+
+    def refresh(self) -> bool:
+        """A SWMR writer extends datasets: read the shape again (slices are made per
+        request, never kept, so only whole datasets refresh)."""
+        if self.selection is not None:
+            return False
+        self.dataset.refresh()
+        if list(self.dataset.shape or ()) != self.shape:
+            self._lay_out()
+        return True
 
     def _compound_layout(self, fields: list[Column]) -> None:
         """One column per leaf field; rows run along the last axis."""
@@ -252,6 +270,10 @@ class DatasetTable(Table):
             return np.empty((0,), dtype=self.dataset.dtype)
         source = self.dataset.fields(fields) if fields else self.dataset
         key, flips = self._key(start, stop, plane, positions)
+        if self._swmr is None:
+            self._swmr = bool(self.dataset.file.id.get_intent() & h5py.h5f.ACC_SWMR_READ)
+        if self._swmr:  # HDF5 does not check the end of the file for a SWMR reader
+            check_stored(self.dataset, key, self.file, self.where)
         try:
             data = source[key]
         except (OSError, RuntimeError, TypeError, ValueError) as exc:
