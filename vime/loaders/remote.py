@@ -38,10 +38,12 @@ them, and names an endpoint without the user or password a URL may hold.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import math
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
@@ -56,13 +58,13 @@ try:
 except ImportError:  # the optional extra: domains then fail with a message naming it
     h5pyd = None
 
-log = logging.getLogger("vime.loaders.remote")
-
 EXTRA = "pip install 'vime[hsds]'"
 DEFAULT_CONCURRENCY = 4
 DEFAULT_TIMEOUT = 60.0  # seconds per request
 RETRIES = 2  # h5pyd's 10, with back-off, wait minutes for a service that is down
-PIECE_BYTES = 2 << 20  # a read is cut into pieces of about this size (whole HSDS chunks)
+PIECE_BYTES = 1 << 20  # a read is cut into pieces of about this size (whole HSDS chunks),
+PIECE_CHUNKS = 16  # of at most this many chunks: HSDS's tasks per node per request
+BUSY, BUSY_RETRIES, BUSY_PAUSE = 503, 6, 0.05  # HSDS's "too many tasks": wait and ask again
 MISSING = (404, 410)
 
 
@@ -97,18 +99,24 @@ def domain_identity(path: str) -> dict:
 
 
 def _file(path: str):
-    """h5pyd's File, read-only, with vime's retries and timeout.
+    """h5pyd's File, read-only, with vime's retries and timeout."""
+    return _file_class()(path, "r", retries=RETRIES, timeout=timeout_setting())
 
-    h5pyd 1.0's File takes ``retries`` and ``timeout`` but does not hand them
-    to its connection: its ``_init_db`` gets them here.
-    """
-    settings = {"retries": RETRIES, "timeout": timeout_setting()}
+
+@functools.cache
+def _file_class() -> type:
+    """h5pyd's File, but handing ``retries`` and ``timeout`` to the connection, which
+    h5pyd 1.0's File takes and leaves out (its connection keeps 10 and 180 s)."""
 
     class File(h5pyd.File):
-        def _init_db(self, domain, **kwargs):
-            return super()._init_db(domain, **{**kwargs, **settings})
+        def __init__(self, domain, mode, retries, timeout):
+            self._settings = {"retries": retries, "timeout": timeout}
+            super().__init__(domain, mode, retries=retries, timeout=timeout)
 
-    return File(path, "r", **settings)
+        def _init_db(self, domain, **kwargs):
+            return super()._init_db(domain, **{**kwargs, **self._settings})
+
+    return File
 
 
 @contextlib.contextmanager
@@ -434,15 +442,23 @@ class RemoteFile(RemoteGroup):
             self._node.close()
 
     def call(self, request: Callable, name: str):
-        """``request()``, its failure made one vime error naming the domain and node."""
-        try:
-            return request()
-        except (VimeError, KeyError):
-            raise
-        except Exception as exc:
-            if _is_remote_failure(exc):
-                raise remote_error(exc, f"{self.path}:{name}", self.endpoint) from None
-            raise
+        """``request()``, its failure made one vime error naming the domain and node.
+
+        HSDS answers 503 when its nodes have too many chunk reads in flight: the
+        request is made again, after a pause that doubles each time.
+        """
+        for attempt in itertools.count():
+            try:
+                return request()
+            except (VimeError, KeyError):
+                raise
+            except Exception as exc:
+                if _status(exc) == BUSY and attempt < BUSY_RETRIES:
+                    time.sleep(BUSY_PAUSE * 2**attempt)
+                    continue
+                if _is_remote_failure(exc):
+                    raise remote_error(exc, f"{self.path}:{name}", self.endpoint) from None
+                raise
 
     def wrap(self, node):
         if isinstance(node, h5pyd.Dataset):
@@ -511,7 +527,8 @@ def _is_remote_failure(exc: BaseException) -> bool:
 
 def _pieces(dataset: RemoteDataset, key: tuple) -> list[tuple]:
     """``key`` cut along its rows (its first sliced axis) into pieces of whole HSDS
-    chunks of about PIECE_BYTES each; one piece when it reads little."""
+    chunks, of about PIECE_BYTES and at most PIECE_CHUNKS chunks each; one piece when
+    it reads little."""
     shape = dataset.shape or ()
     axis = next((i for i, item in enumerate(key) if not isinstance(item, (int, np.integer))), None)
     if axis is None or axis >= len(shape) or not isinstance(key[axis], slice):
@@ -519,26 +536,31 @@ def _pieces(dataset: RemoteDataset, key: tuple) -> list[tuple]:
     start, stop, step = key[axis].indices(shape[axis])
     if step != 1 or stop - start <= 1:
         return [key]
-    row_bytes = dataset.dtype.itemsize * _row_items(key, shape, axis)
-    chunk = dataset.chunks[axis] if dataset.chunks else 1
-    rows = max(1, math.ceil(PIECE_BYTES / max(row_bytes, 1) / chunk)) * chunk
+    chunks = dataset.chunks or shape
+    items, across = _row_extent(key, shape, chunks, axis)
+    wanted = math.ceil(PIECE_BYTES / max(dataset.dtype.itemsize * items * chunks[axis], 1))
+    rows = max(1, min(wanted, PIECE_CHUNKS // across)) * chunks[axis]
     if stop - start <= rows:
         return [key]
-    first = start - start % chunk  # pieces end on chunk boundaries: no chunk read twice
+    first = start - start % chunks[axis]  # pieces end on chunk boundaries: none read twice
     edges = [start, *range(first + rows, stop, rows), stop]
     return [(*key[:axis], slice(a, b), *key[axis + 1 :]) for a, b in itertools.pairwise(edges)]
 
 
-def _row_items(key: tuple, shape: tuple, axis: int) -> int:
-    """Values in one row of the selection: the sizes of the axes after the rows."""
-    count = 1
+def _row_extent(key: tuple, shape: tuple, chunks: tuple, axis: int) -> tuple[int, int]:
+    """Of one row of the selection: its values, and the chunks it spans (at least 1)."""
+    items, across = 1, 1
     for position in range(axis + 1, len(shape)):
         item = key[position] if position < len(key) else slice(None)
         if isinstance(item, slice):
-            count *= len(range(*item.indices(shape[position])))
+            picked = range(*item.indices(shape[position]))
         elif isinstance(item, (list, tuple, np.ndarray)):
-            count *= len(item)
-    return count
+            picked = list(item)
+        else:
+            picked = [item]
+        items *= len(picked)
+        across *= max(1, len({i // chunks[position] for i in picked}))
+    return items, across
 
 
 def _rows(piece: tuple) -> int:
