@@ -23,7 +23,7 @@ import pytest
 from tests import h5fixtures as fx
 from tests.conftest import RpcProcess
 from tests.hsds import HOME, PASSWORD, Service, hsds_command
-from vime.errors import FileMissing, NoSuchColumn, NoSuchTable, ReadFailed
+from vime.errors import ExportFailed, FileMissing, NoSuchColumn, NoSuchTable, ReadFailed
 
 ROWS = 30_000  # rows of /big and /grid: several compute chunks, several pieces of a read
 CHUNK_ROWS = 7_000  # VIME_CHUNK_ROWS of the backends under test
@@ -284,6 +284,7 @@ def test_info_describes_tables(rpc, files, where):
     assert mean in info["content"]
     grid = ok(rpc.call("info", name="/grid"))
     assert grid["storage"]["chunks"] == [2000, 8]
+    assert grid["storage"]["bytes"] == ROWS * 8 * 8  # a domain's as the service's scan counted
 
 
 @WHERE
@@ -346,6 +347,11 @@ def test_export_writes_a_local_file(rpc, files, where, tmp_path):
     assert rows[0] == [str(i) for i in range(8)]
     assert len(rows) == ROWS + 1
     assert np.allclose([float(v) for v in rows[ROWS]], files.grid[ROWS - 1])
+    to_domain = rpc.call("export", name="/grid", to=f"hdf5:/{HOME}/out.h5")
+    assert to_domain["code"] == ExportFailed.code
+    assert (
+        to_domain["error"] == f"hdf5:/{HOME}/out.h5: export writes a local file, not an HSDS domain"
+    )
 
 
 @WHERE
@@ -448,6 +454,12 @@ def test_errors_name_the_domain_the_endpoint_and_the_reason(rpc, hsds, tmp_path)
     assert unreachable["error"] == (
         f"{endpoint}{HOME}/kinds.h5: cannot reach HSDS at {endpoint}: no such socket"
     )
+    in_url = rpc.call("open", path=f"http://me:s3cret@127.0.0.1:1{HOME}/kinds.h5")
+    assert in_url["code"] == -32602 and "s3cret" not in json.dumps(in_url)
+    assert in_url["error"] == (
+        f"http://127.0.0.1:1{HOME}/kinds.h5: put the user and password in HS_USERNAME and "
+        "HS_PASSWORD (or ~/.hscfg), not in the URL"
+    )
     assert ok(rpc.call("ping"))["pid"] > 0
 
 
@@ -470,6 +482,20 @@ def test_a_wrong_password_is_refused_and_written_nowhere(tmp_path, hsds, files):
     written = log.read_text() + (tmp_path / "stderr.log").read_text()
     assert "ping" in written  # --debug logs each request, after the domain's open too
     assert wrong not in written
+
+
+def test_a_user_without_rights_is_forbidden(tmp_path, hsds, files):
+    """No user at all: the domain's ACL lets only its owner read it."""
+    process = backend(tmp_path, hsds, HS_USERNAME="", HS_PASSWORD="")
+    try:
+        path = files.path(files.kinds, "hsds")
+        forbidden = process.call("open", path=path)
+        assert forbidden["code"] == FileMissing.code
+        assert forbidden["error"] == (
+            f"{path}: HSDS at {hsds.endpoint}: this user may not read the domain (403)"
+        )
+    finally:
+        process.stop()
 
 
 def test_the_log_of_a_session_on_a_domain_holds_no_password(tmp_path, hsds, files):
@@ -579,6 +605,51 @@ def test_a_long_read_is_fetched_in_pieces_several_at_a_time(tmp_path, hsds, file
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.splitlines()[-1]) == {"calls": ROWS // 2000}
     assert np.array_equal(np.load(saved), files.grid[:, 3])
+
+
+ASKED_AGAIN = """
+import sys
+import h5pyd
+from vime import loaders
+from vime.loaders import remote
+
+remote.BUSY_PAUSE = 0
+busy = [remote.BUSY_RETRIES]  # the service answers 503 that many times, then the rows
+original = h5pyd.Dataset.__getitem__
+
+def sometimes_busy(self, key, *args, **kwargs):
+    if busy[0]:
+        busy[0] -= 1
+        raise OSError(503, "Service Unavailable")
+    return original(self, key, *args, **kwargs)
+
+h5pyd.Dataset.__getitem__ = sometimes_busy
+table = loaders.open_source(sys.argv[1]).table("/matrix")
+print(table.page(1, 3).to_numpy().tolist())
+busy[0] = remote.BUSY_RETRIES + 1
+try:
+    table.page(0, 1)
+except Exception as exc:
+    print(type(exc).__name__, exc)
+"""
+
+
+def test_a_busy_service_is_asked_again_and_then_named(tmp_path, hsds, files, monkeypatch):
+    """HSDS answers 503 when its nodes have too many chunk reads in flight."""
+    for key, value in hsds.env.items():
+        monkeypatch.setenv(key, value)
+    import subprocess
+    import sys
+
+    path = files.path(files.kinds, "hsds")
+    done = subprocess.run([sys.executable, "-c", ASKED_AGAIN, path], capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows, failure = done.stdout.splitlines()[-2:]
+    assert json.loads(rows) == [[4, 5, 6, 7], [8, 9, 10, 11]]
+    assert failure == (
+        f"ReadFailed {path}:/matrix: HSDS at {hsds.endpoint} answered 503 (Service Unavailable)"
+    )
 
 
 SITE_WATCH = """

@@ -50,7 +50,7 @@ from concurrent.futures import ThreadPoolExecutor
 import h5py
 import numpy as np
 
-from vime.errors import FileMissing, ReadFailed, VimeError
+from vime.errors import FileMissing, InvalidParams, ReadFailed, VimeError
 from vime.loaders import Source
 
 try:
@@ -86,6 +86,11 @@ def timeout_setting() -> float:
 # -- opening ----------------------------------------------------------------------------
 def open_domain(path: str) -> RemoteSource:
     """Open the domain ``path`` names (see vime.domains) read-only."""
+    if _has_password(path):  # vime would keep it in its listings, results and log
+        raise InvalidParams(
+            f"{_scrubbed(path)}: put the user and password in HS_USERNAME and HS_PASSWORD "
+            "(or ~/.hscfg), not in the URL"
+        )
     with _opening(path):
         handle = _file(path)
     return RemoteSource(path, RemoteFile(handle, path))
@@ -168,15 +173,25 @@ def endpoint_of(path: str) -> str:
         with contextlib.suppress(Exception):
             configured = h5pyd.get_config().get("hs_endpoint") or ""
     configured = configured or os.environ.get("HS_ENDPOINT", "")
-    if not configured:
-        return "no endpoint set"
-    scheme, _, rest = configured.partition("://")
-    host, slash, tail = rest.partition("/")
-    return f"{scheme}://{_without_user(host)}{slash}{tail}"
+    return _scrubbed(configured) if configured else "no endpoint set"
 
 
 def _without_user(host: str) -> str:
     return host.rsplit("@", 1)[-1]
+
+
+def _has_password(path: str) -> bool:
+    """An http(s):// URL with user information (``user:password@host``)."""
+    for scheme in ("http://", "https://"):
+        if path.startswith(scheme):
+            return "@" in path[len(scheme) :].split("/", 1)[0]
+    return False
+
+
+def _scrubbed(path: str) -> str:
+    scheme, _, rest = path.partition("://")
+    host, slash, tail = rest.partition("/")
+    return f"{scheme}://{_without_user(host)}{slash}{tail}"
 
 
 # -- errors -------------------------------------------------------------------------------
