@@ -702,6 +702,8 @@ def test_a_result_of_a_domain_is_stale_once_the_domain_changes(tmp_path, hsds, f
         ok(process.call("compute_start", source="/signal", query="signal > 0.5"))
         done = process.wait_notification("compute_done")
         assert stale_of(process, done["table"]) is False
+        hsds.rescan(domain)  # a scan of an unchanged domain changes nothing
+        assert stale_of(process, done["table"]) is False
         import h5pyd
 
         with h5pyd.File(domain, "a", **hsds.credentials()) as f:
