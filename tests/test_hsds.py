@@ -515,7 +515,7 @@ def test_the_log_of_a_session_on_a_domain_holds_no_password(tmp_path, hsds, file
 
 
 def test_a_service_that_stops_answering_times_out_and_the_session_goes_on(tmp_path, hsds, files):
-    process = backend(tmp_path, hsds, VIME_REMOTE_TIMEOUT="1")
+    process = backend(tmp_path, hsds, VIME_REMOTE_TIMEOUT="2")
     try:
         path = files.path(files.big, "hsds")
         process.opened(path)
@@ -526,13 +526,25 @@ def test_a_service_that_stops_answering_times_out_and_the_session_goes_on(tmp_pa
             hsds.resume()
         assert stuck["code"] == ReadFailed.code
         assert stuck["error"] == (
-            f"{path}:/grid: HSDS at {hsds.endpoint} did not answer within 1 s (VIME_REMOTE_TIMEOUT)"
+            f"{path}:/grid: HSDS at {hsds.endpoint} did not answer within 2 s (VIME_REMOTE_TIMEOUT)"
         )
-        page = ok(process.call("table", name="/grid", start=20_000, count=3))
+        assert ok(process.call("ping"))["pid"] > 0
+        page = answered_again(process, hsds, name="/grid", start=20_000, count=3)
         cells = [[float(v) for v in row[1:]] for row in rows_of(page["content"])]
         assert np.allclose(cells, files.grid[20_000:20_003], rtol=1e-5)
     finally:
         process.stop()
+
+
+def answered_again(process: RpcProcess, service: Service, **params) -> dict:
+    """The page, once the resumed service answers within the timeout again (a loaded
+    machine may need a few tries: each one that times out is the same -32008)."""
+    assert service.about().get("state") == "READY"
+    for _attempt in range(10):
+        page = process.call("table", **params)
+        if page["ok"] or "did not answer" not in page["error"]:
+            return ok(page)
+    return ok(page)
 
 
 def test_a_connection_dropped_mid_job_is_one_error_and_the_session_goes_on(tmp_path, hsds, files):
