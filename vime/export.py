@@ -22,6 +22,7 @@ import pandas as pd
 
 from vime.atomic import replaced_on_success
 from vime.compute import chunk_rows_setting
+from vime.domains import is_domain
 from vime.errors import ExportFailed, InvalidParams, VimeError
 from vime.state import normalise_path
 
@@ -55,6 +56,8 @@ def format_for(path: str, given: str | None) -> str:
 def export_table(state, table, to: str, fmt: str, overwrite: bool = False,
                  chunk_rows: int | None = None) -> dict:  # fmt: skip
     """Write ``table`` to ``to``; return {path, format, rows, cols, bytes[, key]}."""
+    if is_domain(to):
+        raise ExportFailed(f"{to}: export writes a local file, not an HSDS domain")
     target = normalise_path(to)
     check_target(target, state.files(), overwrite)
     writer = Export(state, table, chunk_rows or chunk_rows_setting())

@@ -29,7 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vime.atomic import commit, write_text
-from vime.errors import InvalidParams, NoSuchTable
+from vime.domains import is_domain
+from vime.errors import InvalidParams, NoSuchTable, VimeError
 from vime.loaders.base import Table
 from vime.paths import user_path
 from vime.sizes import format_size, size_setting
@@ -115,16 +116,22 @@ def _is_entry(entry) -> bool:
 
 
 def source_identity(path: str) -> dict:
+    """The source's path, size and last change; a domain's as its HSDS service reports them."""
+    if is_domain(path):
+        from vime.loaders.remote import domain_identity
+
+        return {"path": path, **domain_identity(path)}
     info = os.stat(path)
     return {"path": path, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
 
 
 def is_stale(entry: dict) -> bool:
-    """The source file changed (or vanished) since the result was computed."""
+    """The source file changed (or vanished, or its service cannot tell) since the result
+    was computed."""
     source = entry["source"]
     try:
         now = source_identity(source["path"])
-    except OSError:
+    except (OSError, VimeError):
         return True
     return (now["size"], now["mtime_ns"]) != (source.get("size"), source.get("mtime_ns"))
 

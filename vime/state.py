@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 
+from vime.domains import is_domain
 from vime.errors import FileMissing, NoFileOpen, NoSuchTable
 
 Notify = Callable[[str, dict], None]
@@ -19,6 +20,9 @@ Progress = Callable[..., None]  # (done, total=None, unit="rows", message=None)
 
 
 def normalise_path(path: str) -> str:
+    """A local file's real path; an HSDS domain's URL as written (vime.domains)."""
+    if is_domain(path):
+        return path
     return os.path.realpath(os.path.expanduser(path))
 
 

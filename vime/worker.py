@@ -56,6 +56,7 @@ PRELOAD = (
     "tables",
     "tabulate",
     "vime.loaders",
+    "vime.loaders.remote",  # h5pyd, when the hsds extra is installed
     "vime.loaders.describe",
     "vime.loaders.format",
     "vime.plot",

@@ -24,12 +24,14 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
 import h5py
 
+from vime.domains import is_domain
 from vime.errors import NoSuchTable, ReadFailed, VimeError
 from vime.loaders import live
 from vime.loaders.base import Table
 from vime.loaders.convert import jsonable_attrs
 from vime.loaders.detect import FileStatus, check_file
 from vime.loaders.h5 import BrokenTable, dataset_table
+from vime.loaders.nodes import is_dataset, is_group
 from vime.loaders.pandas_store import is_pandas_group, pandas_tables
 
 log = logging.getLogger("vime.loaders")
@@ -61,7 +63,14 @@ def _import_readers() -> None:
 
 
 def open_source(path: str) -> Source:
-    """Open ``path`` (already normalised) read-only; raise a VimeError if it cannot be."""
+    """Open ``path`` (already normalised) read-only; raise a VimeError if it cannot be.
+
+    A path that names an HSDS domain (vime.domains) is read through h5pyd.
+    """
+    if is_domain(path):
+        from vime.loaders.remote import open_domain
+
+        return open_domain(path)
     status = check_file(path)
     swmr = live.read_as_swmr(status, changed=False)
     return Source(path, live.open_handle(path, status, swmr), status, swmr)
@@ -97,10 +106,10 @@ class Source:
             except Exception as exc:  # dangling soft link, missing external file
                 self._list(name, BrokenTable(name, self.path, _link_error(group, key, exc)))
                 continue
-            if isinstance(node, h5py.Dataset):
+            if is_dataset(node):
                 if not _is_netcdf_dimension_only(node):
                     self._list(name, node)
-            elif isinstance(node, h5py.Group) and node.id not in seen:
+            elif is_group(node) and node.id not in seen:
                 seen.add(node.id)
                 if is_pandas_group(node):
                     self._list_pandas(node, name)
@@ -120,7 +129,7 @@ class Source:
 
     def _make(self, node, name: str) -> Table | None:
         """The table at a node; None for a pandas group shown raw (its datasets are tables)."""
-        if isinstance(node, h5py.Dataset):
+        if is_dataset(node):
             return self._dataset(node, name)
         self._pandas(node, name)
         return self._tables.get(name)
@@ -153,7 +162,7 @@ class Source:
             node = self.h5[path]
         except Exception as exc:  # a link that does not resolve
             return BrokenTable(name, self.path, _link_error(self.h5, path, exc))
-        if isinstance(node, h5py.Dataset) or is_pandas_group(node):
+        if is_dataset(node) or is_pandas_group(node):
             return self._make(node, name)  # datasets the listing hides too, e.g. in a store
         return None
 
@@ -167,7 +176,7 @@ class Source:
             if group_path is None or group_name in self._tables:
                 continue
             group = self.h5[group_path]
-            if isinstance(group, h5py.Group) and is_pandas_group(group):
+            if is_group(group) and is_pandas_group(group):
                 self._pandas(group, group_name)
                 return self._tables.get(name)
         return None

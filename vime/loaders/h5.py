@@ -24,6 +24,7 @@ from vime.loaders.base import CHUNK_ROWS, Table
 from vime.loaders.columns import Positions, Repeated
 from vime.loaders.convert import jsonable_attrs
 from vime.loaders.live import check_stored
+from vime.loaders.nodes import is_h5py, is_swmr_reader
 
 if TYPE_CHECKING:  # pandas is imported on the first read, not to list a file
     import pandas as pd
@@ -271,7 +272,7 @@ class DatasetTable(Table):
         source = self.dataset.fields(fields) if fields else self.dataset
         key, flips = self._key(start, stop, plane, positions)
         if self._swmr is None:
-            self._swmr = bool(self.dataset.file.id.get_intent() & h5py.h5f.ACC_SWMR_READ)
+            self._swmr = is_swmr_reader(self.dataset)
         if self._swmr:  # HDF5 does not check the end of the file for a SWMR reader
             check_stored(self.dataset, key, self.file, self.where)
         try:
@@ -457,7 +458,12 @@ class UnsupportedTable(Table):
 
 
 def _is_pytables_bool(dataset: h5py.Dataset) -> bool:
-    """PyTables stores bool arrays as 8-bit bitfields, which h5py reads as uint8."""
+    """PyTables stores bool arrays as 8-bit bitfields, which h5py reads as uint8.
+
+    (HSDS has no bitfield type: a domain's such array is plain uint8.)
+    """
+    if not is_h5py(dataset):
+        return False
     kind = dataset.id.get_type()
     return (
         kind.get_class() == h5py.h5t.BITFIELD and kind.get_size() == 1 and "CLASS" in dataset.attrs
@@ -505,6 +511,8 @@ def dataset_filters(dataset: h5py.Dataset) -> list[tuple[int, str]]:
 
 
 def dataset_storage(dataset: h5py.Dataset) -> dict:
+    if not is_h5py(dataset):
+        return dataset.storage()
     return {
         "chunks": list(dataset.chunks) if dataset.chunks else None,
         "compression": dataset.compression,
@@ -519,7 +527,7 @@ _plugins_loaded = False
 def ensure_filters(dataset: h5py.Dataset) -> None:
     """Register the hdf5plugin filters the first time a dataset needs one."""
     global _plugins_loaded
-    if _plugins_loaded:
+    if _plugins_loaded or not is_h5py(dataset):
         return
     if all(h5py.h5z.filter_avail(code) for code, _name in dataset_filters(dataset)):
         return
@@ -553,6 +561,8 @@ FILTER_NAMES = {
 
 def read_error(dataset: h5py.Dataset, exc: Exception) -> str:
     """Name the missing filter when that is why a read failed."""
+    if not is_h5py(dataset):
+        return f"{type(exc).__name__}: {exc}"
     missing = [
         f"{name!r} (id {code})"
         for code, name in dataset_filters(dataset)

@@ -38,6 +38,7 @@ import numpy as np
 
 from vime import unpickle
 from vime.errors import ReadFailed
+from vime.loaders.nodes import is_dataset, is_h5py
 
 if TYPE_CHECKING:  # pandas is imported on the first read, not to list a file
     import pandas as pd
@@ -89,10 +90,6 @@ def _text(attrs, key: str, default: str | None = None) -> str | None:
     return default if value is None else str(value)
 
 
-def _is_dataset(node) -> bool:
-    return hasattr(node, "dtype") and hasattr(node, "shape")
-
-
 class Cached:
     """A node of a pandas store with its attributes read once, and its children cached.
 
@@ -105,7 +102,7 @@ class Cached:
 
     def __init__(self, node):
         self.node = node
-        self.is_dataset = _is_dataset(node)
+        self.is_dataset = is_dataset(node)
         self.attrs = {}
         for key in node.attrs:
             try:
@@ -915,7 +912,7 @@ def _prepare(dataset) -> None:
     """Register the hdf5plugin filters a dataset needs (h5py); once per Cached node."""
     if getattr(dataset, "prepared", False):
         return
-    if hasattr(dataset, "id") and hasattr(dataset.id, "get_create_plist"):
+    if is_h5py(dataset):
         from vime.loaders.h5 import ensure_filters
 
         ensure_filters(dataset)
@@ -924,7 +921,7 @@ def _prepare(dataset) -> None:
 
 
 def _read_failure(dataset, exc: Exception) -> str:
-    if hasattr(dataset, "id") and hasattr(dataset.id, "get_create_plist"):
+    if is_h5py(dataset):
         from vime.loaders.h5 import read_error
 
         return read_error(dataset, exc)

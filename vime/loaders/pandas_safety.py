@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 
 from vime import unpickle
+from vime.loaders.nodes import is_dataset
 from vime.loaders.pandas_h5 import attr_value, is_object_array, read_object_array
 
 log = logging.getLogger("vime.loaders.pandas")
@@ -47,7 +48,7 @@ def refused_object_arrays(group) -> list[str]:
     """'<dataset>: <reason>' for each pickled object array below ``group`` vime refuses."""
     refused = []
     for node in _descendants(group):
-        if _is_dataset(node) and is_object_array(node):
+        if is_dataset(node) and is_object_array(node):
             try:
                 read_object_array(node)
             except Exception as exc:  # ReadFailed names the refusal
@@ -106,14 +107,10 @@ def _descendants(group, indexes: bool = True, seen: set | None = None, depth: in
         if not indexes and is_index_container(child):
             continue
         yield child
-        if not _is_dataset(child):
+        if not is_dataset(child):
             yield from _descendants(child, indexes, seen, depth + 1)
 
 
 def is_index_container(node) -> bool:
     """PyTables' group of column indexes for a table (``_i_table``)."""
-    return not _is_dataset(node) and attr_value(node.attrs, "CLASS") == "TINDEX"
-
-
-def _is_dataset(node) -> bool:
-    return hasattr(node, "dtype") and hasattr(node, "shape")
+    return not is_dataset(node) and attr_value(node.attrs, "CLASS") == "TINDEX"

@@ -15,13 +15,13 @@ import logging
 import posixpath
 from collections.abc import Iterator
 
-import h5py
 import numpy as np
 
 from vime.errors import NoSuchColumn, ReadFailed, VimeError
 from vime.loaders.base import CHUNK_ROWS, Table
 from vime.loaders.convert import jsonable_attrs
 from vime.loaders.h5 import BrokenTable, dataset_storage, dataset_table, ensure_filters
+from vime.loaders.nodes import is_dataset
 from vime.loaders.pandas_h5 import (
     Cached,
     UnsupportedLayout,
@@ -78,7 +78,7 @@ def raw_tables(group, name: str, file: str, warning: str) -> list[Table]:
         except Exception as exc:  # a link that does not resolve
             tables.append(BrokenTable(path, file, f"cannot open: {exc}"))
             continue
-        if isinstance(node, h5py.Dataset):
+        if is_dataset(node):
             tables.append(_raw_dataset(node, path, file))
         elif not is_index_container(node):
             tables += raw_tables(node, path, file, warning)
