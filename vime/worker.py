@@ -263,11 +263,13 @@ class Workers:
             _log().exception("task %d failed", task.id)
             task.finish(None, InternalError(f"{task.what}: {type(exc).__name__}: {exc}"))
         finally:
-            self._tasks.pop(task.id, None)
+            # Registered until its files are gone, so stop() removes them if the
+            # backend exits meanwhile.
             if task.failed:  # only once the child is gone: a killed one may still be writing
                 if task.pid:
                     task.wait_exit(EXIT_REPORT_WAIT)
                 _remove_files(task.cleanup)
+            self._tasks.pop(task.id, None)
 
     def _relay(self, task: Task, stream) -> None:
         for line in stream:
