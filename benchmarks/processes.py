@@ -44,6 +44,7 @@ class Sample:
     rss_mb: float | None  # the child's own peak RSS; None when not measured
     check: object = None  # what the row's check compares (values, not timings)
     extra: dict = field(default_factory=dict)
+    pss_mb: float | None = None  # a process tree's peak PSS, beside its summed RSS
 
 
 # -- the launcher ------------------------------------------------------------------
@@ -139,28 +140,41 @@ def vm_hwm_mb(pid: int) -> float | None:
     return None
 
 
-def children_of() -> dict[int, list[int]]:
-    """Every process's children, from one scan of /proc."""
-    tree: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+def children(pid: int) -> list[int]:
+    """The process's children, from /proc/<pid>/task/*/children (every thread's)."""
+    found = []
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for thread in threads:
         try:
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{pid}/task/{thread}/children") as listing:
+                found += [int(child) for child in listing.read().split()]
         except OSError:
             continue
-        tree.setdefault(int(fields[1]), []).append(int(name))
-    return tree
+    return found
 
 
 def descendants(root: int) -> list[int]:
-    tree, found, queue = children_of(), [], [root]
+    found, queue = [], [root]
     while queue:
-        kids = tree.get(queue.pop(), [])
+        kids = children(queue.pop())
         found += kids
         queue += kids
     return found
+
+
+def pss_mb(pid: int) -> float | None:
+    """The process's proportional set size now (a shared page counts 1/n per sharer)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 class TreePeak:
@@ -169,23 +183,29 @@ class TreePeak:
     Each descendant's VmHWM only grows, so its last reading is its peak as far as
     sampling saw it; a worker that lives less than one interval may be missed.
     Summing per-process peaks counts pages that forked workers share with their
-    parent once per process: an upper bound, as a row that sums should be.
+    parent once per process: an upper bound, as a row that sums should be. Beside
+    it, ``pss_peak`` is the highest sum of the PSS of the whole tree (the root
+    included) seen at one sample: shared pages counted once, split among sharers.
     """
 
     def __init__(self, root: int, interval: float = 0.01):
         self.root = root
         self.interval = interval
         self.peaks: dict[int, float] = {}
+        self.pss_peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.is_set() and os.path.exists(f"/proc/{self.root}"):
+            tree_pss = pss_mb(self.root) or 0.0
             for pid in descendants(self.root):
                 peak = vm_hwm_mb(pid)
                 if peak is not None:
                     self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
+                tree_pss += pss_mb(pid) or 0.0
+            self.pss_peak = max(self.pss_peak, tree_pss)
             self._stop.wait(self.interval)
 
     def stop(self) -> float:
@@ -229,6 +249,15 @@ class LineReader:
         line = bytes(self._buffer[:end])
         del self._buffer[: end + 1]
         return line
+
+    def has_line(self) -> bool:
+        """Whether a whole line can be read now, without waiting (EOF counts)."""
+        while b"\n" not in self._buffer and self._selector.select(0):
+            chunk = os.read(self._fd, 1 << 20)
+            if not chunk:
+                return True
+            self._buffer += chunk
+        return b"\n" in self._buffer
 
     def close(self) -> None:
         self._selector.close()
@@ -297,20 +326,34 @@ class RpcChild:
     """A fresh bin/vime-rpc speaking the Vim channel form over its pipes.
 
     ``with_workers``: finish() adds the summed peaks of the processes the
-    backend forks (its workers) to its own.
+    backend forks (its workers) to its own, and ``pss_mb`` is then the peak
+    PSS of the whole tree. Compute results go to the scratch folder's
+    ``results`` unless ``env`` names another ``VIME_RESULTS``.
     """
 
-    def __init__(self, python: str, workdir: Path, timeout: float, with_workers: bool = False):
+    def __init__(
+        self,
+        python: str,
+        workdir: Path,
+        timeout: float,
+        with_workers: bool = False,
+        env: dict | None = None,
+    ):
         self.timeout = timeout
         self.notifications: list[dict] = []
         self.returncode: int | None = None
+        self.pss_mb: float | None = None
+        self._replies: dict[int, dict] = {}  # replies read while waiting for another
         self._next_id = 0
         self._err_path = error_file(workdir, "rpc-")
         env = {
             **os.environ,
             "VIME_PYTHON": python,
-            # Saved column orders must not leak between runs or into the user's config.
+            # Saved column orders and compute results must not leak between runs or
+            # into the user's config and cache.
             "VIME_CONFIG": str(workdir / "vime-config.json"),
+            "VIME_RESULTS": str(workdir / "results"),
+            **(env or {}),
         }
         self.started = time.perf_counter()
         self.pid, stdin, stdout = spawn_with_pipes([str(RPC)], self._err_path, env)
@@ -342,22 +385,41 @@ class RpcChild:
         self._stdin.flush()
         return self._next_id
 
-    def _read(self) -> list:
+    def _read(self) -> None:
+        """One message: a reply is kept by its id, a notification in the list."""
         line = self._reader.read_line(self.timeout)
         if line is None:
             raise BenchError(f"vime-rpc closed stdout: {stderr_tail(self._err_path)}")
-        return json.loads(line)
+        message = json.loads(line)
+        if message[0] == 0:
+            self.notifications.append(message[1])
+        else:
+            self._replies[message[0]] = message[1]
+
+    def outcome(self, msg_id: int) -> dict:
+        """The reply to ``msg_id`` as it came, an error included."""
+        while msg_id not in self._replies:
+            self._read()
+        return self._replies.pop(msg_id)
 
     def reply(self, msg_id: int) -> dict:
-        """The result for ``msg_id``; notifications read meanwhile are kept."""
-        while True:
-            message = self._read()
-            if message[0] == msg_id:
-                result = message[1]
-                if not result.get("ok"):
-                    raise BenchError(f"{result.get('error')} (code {result.get('code')})")
-                return result
-            self.notifications.append(message[1])
+        """The result for ``msg_id``; an error reply is a BenchError."""
+        result = self.outcome(msg_id)
+        if not result.get("ok"):
+            raise BenchError(f"{result.get('error')} (code {result.get('code')})")
+        return result
+
+    def arrived(self, msg_id: int) -> bool:
+        """Whether the reply to ``msg_id`` is here, reading only what is already sent."""
+        while msg_id not in self._replies and self._reader.has_line():
+            self._read()
+        return msg_id in self._replies
+
+    def notified(self, names: set[str]) -> bool:
+        """Whether a notification named in ``names`` is here (without waiting)."""
+        while self._reader.has_line():
+            self._read()
+        return any(message.get("method") in names for message in self.notifications)
 
     def call(self, method: str, **params) -> dict:
         return self.reply(self.send(method, **params))
@@ -375,7 +437,7 @@ class RpcChild:
                 if message.get("method") in names:
                     self.notifications.remove(message)
                     return message
-            self.notifications.append(self._read()[1])
+            self._read()
 
     def rss_mb(self) -> float:
         """Current resident set size of the backend, from /proc."""
@@ -401,4 +463,13 @@ class RpcChild:
         if self.returncode != 0:
             raise BenchError(f"vime-rpc exited {self.returncode}: {stderr_tail(self._err_path)}")
         self._err_path.unlink()
-        return rss if own is None else own + self._workers.stop()
+        if own is None:
+            return rss
+        workers = self._workers.stop()
+        self.pss_mb = self._workers.pss_peak
+        return own + workers
+
+    def sample(self, seconds: float, check=None, **extra) -> Sample:
+        """The Sample of a measurement on this backend, after finish()."""
+        rss = self.finish()
+        return Sample(seconds, rss, check=check, extra=extra, pss_mb=self.pss_mb)
