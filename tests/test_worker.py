@@ -285,31 +285,31 @@ def test_sigterm_during_a_page_in_the_loop_exits_zero(stuck):
 
 
 # -- smaller items ----------------------------------------------------------------------------
-def test_a_path_with_a_lone_surrogate_gets_a_reply(rpc, tmp_path):
+def test_a_path_with_a_lone_surrogate_gets_a_reply(shared_rpc, tmp_path):
     raw = os.fsencode(str(tmp_path)) + b"/caf\xe9.h5"
     with h5py.File(raw, "w") as handle:
         handle["x"] = np.arange(3)
     name = os.fsdecode(raw)
     assert "\udce9" in name
-    reply = rpc.call("open", path=name)
+    reply = shared_rpc.call("open", path=name)
     assert reply["ok"] and reply["path"] == name
     assert [t["name"] for t in reply["tables"]] == ["/x"]
-    missing = rpc.call("open", path=str(tmp_path) + "/nope\udcff.h5")
+    missing = shared_rpc.call("open", path=str(tmp_path) + "/nope\udcff.h5")
     assert missing["code"] == FileMissing.code and "nope\udcff.h5" in missing["error"]
-    assert rpc.call("ping")["ok"]
+    assert shared_rpc.call("ping")["ok"]
 
 
-def test_a_failed_open_keeps_the_file_opened_before(rpc, tmp_path):
+def test_a_failed_open_keeps_the_file_opened_before(shared_rpc, tmp_path):
     good = tmp_path / "good.h5"
     with h5py.File(good, "w") as handle:
         handle["x"] = np.arange(3)
-    rpc.opened(good)
-    assert rpc.call("open", path=str(tmp_path / "missing.h5"))["code"] == FileMissing.code
+    shared_rpc.opened(good)
+    assert shared_rpc.call("open", path=str(tmp_path / "missing.h5"))["code"] == FileMissing.code
     (tmp_path / "text.h5").write_text("not hdf5")
-    assert rpc.call("open", path=str(tmp_path / "text.h5"))["ok"] is False
-    page = rpc.call("table", name="/x")
+    assert shared_rpc.call("open", path=str(tmp_path / "text.h5"))["ok"] is False
+    page = shared_rpc.call("table", name="/x")
     assert page["ok"] and page["content"].splitlines()[-1].split() == ["2", "2"]
-    assert rpc.call("tables")["path"] == str(good)
+    assert shared_rpc.call("tables")["path"] == str(good)
 
 
 def test_close_during_a_job_leaves_the_loop_no_handle(tmp_path, numbers):
@@ -331,7 +331,7 @@ def test_close_during_a_job_leaves_the_loop_no_handle(tmp_path, numbers):
         process.stop()
 
 
-def test_a_scripts_duplicate_column_labels_become_unique(rpc, tmp_path, numbers):
+def test_a_scripts_duplicate_column_labels_become_unique(shared_rpc, tmp_path, numbers):
     script = tmp_path / "dupes.py"
     script.write_text(
         "import pandas as pd\n"
@@ -340,10 +340,10 @@ def test_a_scripts_duplicate_column_labels_become_unique(rpc, tmp_path, numbers)
         "    out.columns = ['a', 'a']\n"
         "    return out.head(3)\n"
     )
-    rpc.opened(numbers)
-    assert rpc.call("compute_start", source="/n", script=f"{script}:f")["ok"]
-    done = rpc.wait_notification("compute_done")
-    page = rpc.call("table", name=done["table"])
+    shared_rpc.opened(numbers)
+    assert shared_rpc.call("compute_start", source="/n", script=f"{script}:f")["ok"]
+    done = shared_rpc.wait_notification("compute_done")
+    page = shared_rpc.call("table", name=done["table"])
     assert page["columns"] == ["a", "a_2"]
     assert [line.split() for line in page["content"].splitlines()[3:]] == [
         ["0", "0", "0"],
