@@ -42,7 +42,15 @@ from benchmarks.harness import (
     scale_path,
     warm_rpc,
 )
-from benchmarks.processes import BenchError, RpcChild, Sample, run_command
+from benchmarks.processes import (
+    BenchError,
+    RpcChild,
+    Sample,
+    descendants,
+    pss_mb,
+    run_command,
+    status_mb,
+)
 
 RANDOM_PAGES = 200
 # "Flat": 200 random pages may grow the backend by no more than this.
@@ -197,6 +205,25 @@ def seed_filter(bench: Bench) -> Sample:
         "check": bench.checking,
     }
     return child_sample(bench, "seed_filter", args)
+
+
+# -- the backend at rest -----------------------------------------------------------
+def vime_at_rest(bench: Bench) -> Sample:
+    """vime-rpc and its fork server, each one's RSS now, after a page and an `info` (whose
+    worker has exited): what a backend holds between requests. The time is the page's."""
+    table = TABLES["table"]
+    path = table.path(bench.files)
+    with warm_rpc(bench, table, "info") as rpc:
+        _, seconds = rpc.timed_call("table", name=table.name, path=path, count=PAGE_ROWS)
+        deadline = time.monotonic() + bench.timeout
+        while len(tree := descendants(rpc.pid)) != 1:  # the fork server alone
+            if time.monotonic() > deadline:
+                raise BenchError(f"vime-rpc has {len(tree)} descendants, not its fork server")
+            time.sleep(0.01)
+        rss = [status_mb(pid, "VmRSS") or 0.0 for pid in (rpc.pid, *tree)]
+        pss = sum(pss_mb(pid) or 0.0 for pid in (rpc.pid, *tree))
+        rpc.finish()
+        return Sample(seconds, sum(rss), pss_mb=pss, extra={"at_rest": rss})
 
 
 # -- 200 random pages ------------------------------------------------------------
@@ -418,6 +445,14 @@ def all_cases(scale: tuple[int, int, int]) -> list[Case]:
             Target("≤ 1.5x the time, RSS ≤ 400 MB", max_slowdown=1.5, max_rss_mb=400),
             heavy=True,
             compare=checks.page_problem,
+        ),
+        Case(
+            "at-rest",
+            "backend at rest after a page and an info: vime-rpc + its fork server, RSS now",
+            vime_at_rest,
+            None,
+            "—",
+            Target("none (information)"),
         ),
         *[
             Case(

@@ -57,20 +57,26 @@ PLOT_SIZE = {"width": 72, "height": 20}
 # The floors read in vime's chunks; vime.search imports pandas, which this process
 # does not, so its chunk is repeated here (a test checks that they agree).
 SEARCH_CHUNK_ROWS = 500_000
-EXPORT_ROWS = 1_000_000
+# Exports are of the scale table of a tenth of the run's rows: 1M rows in a full run, as
+# the issue asks (100k in a quick run, where to_csv of 1M rows alone takes 10 s).
+EXPORT_SHARE = 10
 
 
 def table_path(bench: Bench) -> str:
     return str(bench.files.table)
 
 
+def export_rows(bench: Bench) -> int:
+    return bench.files.rows // EXPORT_SHARE
+
+
 def export_source(bench: Bench) -> str:
-    """The pandas table of EXPORT_ROWS rows (the reference table of a quick run)."""
-    return str(scale_path(bench, EXPORT_ROWS))
+    """The reference pandas table of export_rows(bench) rows (a scale row's table)."""
+    return str(scale_path(bench, export_rows(bench)))
 
 
 def prepare_export_source(bench: Bench) -> None:
-    ensure_scale_table(bench, EXPORT_ROWS)
+    ensure_scale_table(bench, export_rows(bench))
 
 
 def checked_rows(page: dict) -> None:
@@ -432,8 +438,8 @@ def vime_export_csv(bench: Bench) -> Sample:
         result, seconds = rpc.timed_call("export", name=PANDAS_KEY, path=path, to=to)
         digest = file_digest(to) if bench.checking else None
         os.unlink(to)
-        if result["rows"] != EXPORT_ROWS:
-            raise BenchError(f"exported {result['rows']} rows, wanted {EXPORT_ROWS}")
+        if result["rows"] != export_rows(bench):
+            raise BenchError(f"exported {result['rows']} rows, wanted {export_rows(bench)}")
         return rpc.sample(seconds, check=digest)
 
 
@@ -709,7 +715,7 @@ def result_cases() -> list[Case]:
         ),
         Case(
             "export-csv",
-            f"export of {EXPORT_ROWS:,} rows to CSV (synced)",
+            "export to CSV (synced) of the table of N/10 rows (1M in a full run)",
             vime_export_csv,
             pandas_export_csv,
             "DataFrame.to_csv of the rows in memory",
@@ -720,14 +726,14 @@ def result_cases() -> list[Case]:
         ),
         Case(
             "busy-export",
-            f"pages answered during an export of {EXPORT_ROWS:,} rows to CSV",
+            "pages answered during the export to CSV of N/10 rows",
             partial(pages_during, warm=warm_export, path=export_source, start=run_export),
             partial(idle_pages, warm=warm_export, path=export_source),
             "the same pages, nothing else running",
             Target("max ≤ 200 ms", max_worst_seconds=0.2),
             heavy=True,
             compare=checks.same,
-            expected=lambda bench: EXPORT_ROWS,
+            expected=export_rows,
             prepare=prepare_export_source,
         ),
     ]

@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -128,16 +129,21 @@ def launcher() -> Launcher:
 
 
 # -- memory of a process tree ---------------------------------------------------------
-def vm_hwm_mb(pid: int) -> float | None:
-    """The process's own peak RSS so far (VmHWM), or None once it has exited."""
+def status_mb(pid: int, field: str) -> float | None:
+    """A memory field of /proc/<pid>/status (VmHWM, VmRSS) in MB, or None once it exited."""
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
+
+
+def vm_hwm_mb(pid: int) -> float | None:
+    """The process's own peak RSS so far (VmHWM), or None once it has exited."""
+    return status_mb(pid, "VmHWM")
 
 
 def children(pid: int) -> list[int]:
@@ -186,11 +192,16 @@ class TreePeak:
     parent once per process: an upper bound, as a row that sums should be. Beside
     it, ``pss_peak`` is the highest sum of the PSS of the whole tree (the root
     included) seen at one sample: shared pages counted once, split among sharers.
+    PSS is sampled only every half second, so it is a lower bound of the peak:
+    reading smaps_rollup walks a process's page tables under its memory map
+    lock, which slows a process that allocates (`info` of 1M rows took 1.3x as
+    long with PSS read every 100 ms, and as long as unobserved every 500 ms).
     """
 
-    def __init__(self, root: int, interval: float = 0.01):
+    def __init__(self, root: int, interval: float = 0.01, pss_interval: float = 0.5):
         self.root = root
         self.interval = interval
+        self.pss_every = max(1, round(pss_interval / interval))
         self.peaks: dict[int, float] = {}
         self.pss_peak = 0.0
         self._stop = threading.Event()
@@ -198,14 +209,17 @@ class TreePeak:
         self._thread.start()
 
     def _run(self) -> None:
+        samples = 0
         while not self._stop.is_set() and os.path.exists(f"/proc/{self.root}"):
-            tree_pss = pss_mb(self.root) or 0.0
-            for pid in descendants(self.root):
+            tree = descendants(self.root)
+            for pid in tree:
                 peak = vm_hwm_mb(pid)
                 if peak is not None:
                     self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
-                tree_pss += pss_mb(pid) or 0.0
-            self.pss_peak = max(self.pss_peak, tree_pss)
+            if samples % self.pss_every == 0:
+                tree_pss = sum(pss_mb(pid) or 0.0 for pid in [self.root, *tree])
+                self.pss_peak = max(self.pss_peak, tree_pss)
+            samples += 1
             self._stop.wait(self.interval)
 
     def stop(self) -> float:
@@ -346,13 +360,18 @@ class RpcChild:
         self._replies: dict[int, dict] = {}  # replies read while waiting for another
         self._next_id = 0
         self._err_path = error_file(workdir, "rpc-")
+        # Compute results must not leak between backends (an `open` lists them) or into
+        # the user's cache: each backend has a folder of its own, removed with it.
+        self._results = (
+            None
+            if env and "VIME_RESULTS" in env
+            else tempfile.mkdtemp(prefix="results-", dir=workdir)
+        )
         env = {
             **os.environ,
             "VIME_PYTHON": python,
-            # Saved column orders and compute results must not leak between runs or
-            # into the user's config and cache.
-            "VIME_CONFIG": str(workdir / "vime-config.json"),
-            "VIME_RESULTS": str(workdir / "results"),
+            "VIME_CONFIG": str(workdir / "vime-config.json"),  # saved column orders
+            **({"VIME_RESULTS": self._results} if self._results else {}),
             **(env or {}),
         }
         self.started = time.perf_counter()
@@ -377,6 +396,8 @@ class RpcChild:
         self._reader.close()
         if not self._stdin.closed:
             self._stdin.close()
+        if self._results:
+            shutil.rmtree(self._results, ignore_errors=True)
 
     def send(self, method: str, **params) -> int:
         self._next_id += 1
@@ -441,30 +462,33 @@ class RpcChild:
 
     def rss_mb(self) -> float:
         """Current resident set size of the backend, from /proc."""
-        with open(f"/proc/{self.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        raise BenchError("VmRSS missing from /proc")
+        rss = status_mb(self.pid, "VmRSS")
+        if rss is None:
+            raise BenchError("VmRSS missing from /proc")
+        return rss
 
     def finish(self) -> float:
-        """Close stdin (the backend exits on EOF); its peak RSS in MB (with its workers').
+        """Close stdin (the backend exits on EOF); its own peak RSS in MB, plus its
+        workers' with ``with_workers``.
 
-        With workers, the backend's own peak is its VmHWM read before EOF (after
-        EOF it only exits): its ru_maxrss would include the largest worker it reaped.
+        The backend's own peak is its VmHWM read before EOF (after EOF it only exits):
+        its ru_maxrss would be the largest of its own and of the processes it reaped,
+        its fork server included.
         """
-        own = vm_hwm_mb(self.pid) if self._workers else None
+        own = vm_hwm_mb(self.pid)
+        if own is None:
+            raise BenchError(f"vime-rpc exited before EOF: {stderr_tail(self._err_path)}")
         self._stdin.close()
         try:
-            self.returncode, rss = launcher().reap(self.pid, self.timeout)
+            self.returncode, _ = launcher().reap(self.pid, self.timeout)
         except BenchError:
             self.returncode = -signal.SIGKILL  # reaped after the kill
             raise
         if self.returncode != 0:
             raise BenchError(f"vime-rpc exited {self.returncode}: {stderr_tail(self._err_path)}")
         self._err_path.unlink()
-        if own is None:
-            return rss
+        if self._workers is None:
+            return own
         workers = self._workers.stop()
         self.pss_mb = self._workers.pss_peak
         return own + workers

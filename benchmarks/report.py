@@ -70,6 +70,9 @@ def vime_text(row: RowResult) -> str:
             f"median {seconds_text(row.vime.seconds)}, max {seconds_text(row.vime.worst)}"
             f" ({answers} {unit}{crossed})"
         )
+    if row.vime.ok and "at_rest" in row.vime.samples[0].extra:
+        own, server = row.vime.samples[0].extra["at_rest"]
+        return f"vime-rpc {own:.0f} MB + fork server {server:.0f} MB"
     if row.vime.ok and "gone" in row.vime.samples[0].extra:
         gone = max(sample.extra["gone"] for sample in row.vime.samples)
         return f"{seconds_text(row.vime.seconds)} (worker gone ≤ {seconds_text(gone)})"
@@ -181,16 +184,18 @@ QUICK_NOTE = (
 METHOD_NOTES = """\
 How it is measured:
 - Every measurement runs in fresh child processes, all spawned by one small launcher process
-  (`benchmarks/launcher.py`, a `python -I -S` that imports nothing heavy). Peak RSS is the
-  child's own `ru_maxrss`, which the launcher reads with `wait4`: on Linux a child's high-water
-  mark starts from its parent's, so children spawned by the harness itself would carry the
-  harness's memory. The "harness" row proves it: `python -c pass` while the harness holds
-  {ballast} MB. The rows of heavy requests (info, the plot from the file, compute) count the
-  processes the backend forks (its workers): the backend's own peak (VmHWM, read before it
-  exits) plus each descendant's VmHWM, sampled every 10 ms until the backend exits; pages that
-  forked processes share count once per process, so the sum is an upper bound. The highest
-  peak of the runs is shown. Times are medians of the runs. vime, its baseline and the floor
-  alternate run by run.
+  (`benchmarks/launcher.py`, a `python -I -S` that imports nothing heavy). A Python child's
+  peak RSS is its own `ru_maxrss`, which the launcher reads with `wait4`: on Linux a child's
+  high-water mark starts from its parent's, so children spawned by the harness itself would
+  carry the harness's memory. The "harness" row proves it: `python -c pass` while the harness
+  holds {ballast} MB. A backend's peak is its own VmHWM, read before it exits (its `ru_maxrss`
+  would be the largest of its own and of the processes it reaped: its fork server). The rows
+  of heavy requests (info, plots from the file, compute, search, export, the worker rows) add
+  the processes the backend forks (the fork server and the workers): each descendant's VmHWM,
+  sampled every 10 ms until the backend exits; pages that forked processes share count once
+  per process, so the sum is an upper bound. The "at rest" row shows what a backend and its
+  idle fork server hold between requests. The highest peak of the runs is shown. Times are
+  medians of the runs. vime, its baseline and the floor alternate run by run.
 - Numbers taken while other processes load the machine (see the load average) are indicative:
   ratios of sides measured in the same run hold better than absolute times.
 - Every result is checked on the first run, and a wrong result is the row's error: a page's
@@ -232,9 +237,10 @@ How it is measured:
   own peak plus its descendants' (the fork server and each worker), summed; targets are
   judged on that sum, and the tree's peak PSS (from `/proc/<pid>/smaps_rollup`, the sum over
   the tree at one sample, the highest sample) is shown beside it, since forked processes
-  share most pages. Floors are rows of their own, shown for information.
+  share most pages. PSS is read every 0.5 s only (reading it more often slows the process
+  read), so it is a lower bound of the peak. Floors are rows of their own, shown for information.
 - Pages during a heavy request: pages at seeded random rows, one every {gap} ms, while a
-  whole-column plot, `info`, the 1% filter compute or a 1M-row CSV export runs; the median and
+  whole-column plot, `info`, the 1% filter compute or the CSV export below runs; the median and
   the slowest page are judged. The baseline is the same pages with nothing else running.
   Every page's index and its `n0` column (the row number) are checked, and so is the heavy
   request's result (the points plotted, the rows described or written, the rows the filter
@@ -255,8 +261,9 @@ How it is measured:
   checked against pandas'. The deep result page: that result, computed once into a results
   folder of its own, is listed by a new backend, whose first page of it is untimed; the page
   90% deep is timed and checked against pandas' query.
-- Export: the 1M-row reference table to CSV, from request to reply (temp file, fsync,
-  rename); pandas' `to_csv` of the same rows already in memory (reading them is not timed).
+- Export: the reference table of a tenth of the run's rows (1M in a full run; the scale
+  rows' table) to CSV, from request to reply (temp file, fsync, rename); pandas' `to_csv`
+  of the same rows already in memory (reading them is not timed).
   The two files must be byte for byte the same (sha256).
 - Search: text `42.5` in `v2`, which is absent (`v2` is uniform in [-1, 1): no shown form has
   two digits before the point), against the floor, a chunked PyTables read of `v2`'s field

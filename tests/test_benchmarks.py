@@ -41,8 +41,15 @@ EDITOR_ROWS = {
     "editor-scroll-G-k": "vim",
     "editor-scroll-middle-j": "vim",
 }
-# Rows shown for information: the floors that the rows after them are judged against.
-INFORMATION_ROWS = ["page-cold", "col-floor-line", "col-floor-scatter", "heat-floor"]
+# Rows shown for information: the cold first page, the backend at rest, and the floors
+# that the rows after them are judged against.
+INFORMATION_ROWS = ["page-cold", "at-rest", "col-floor-line", "col-floor-scatter", "heat-floor"]
+AT_REST = re.compile(r"^vime-rpc \d+ MB \+ fork server \d+ MB$")
+
+
+# The fixture generates the 1M-row files and runs every row: longer than the suite's
+# per-test timeout allows (a few minutes on 2 cores; CI allows 90 for everything).
+QUICK_RUN_TIMEOUT = 1800
 
 
 def table_rows(markdown: str) -> dict[str, dict[str, str]]:
@@ -74,7 +81,7 @@ def quick_results(tmp_path_factory):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=QUICK_RUN_TIMEOUT - 60,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert repo_results() == before, "a --results run must leave the repository's RESULTS.md"
@@ -87,7 +94,8 @@ TARGETED = [case for case in QUICK_CASES if case.target.checked and case.key not
 
 # The quick run's tests: under --all only. xdist runs a file's tests in one worker
 # (bin/vime-test: --dist loadfile), so the quick run happens once.
-bench = pytest.mark.bench
+def bench(test):
+    return pytest.mark.timeout(QUICK_RUN_TIMEOUT)(pytest.mark.bench(test))
 
 
 @bench
@@ -132,7 +140,10 @@ def test_quick_run_row_has_numbers_and_a_checked_result(quick_results, case):
 def test_quick_run_information_rows_have_numbers(quick_results, key):
     (case,) = [c for c in QUICK_CASES if c.key == key]
     row = table_rows(quick_results[1])[case.operation]
-    assert row["result"] == "— (no target)" and NUMBER.match(row["vime"])
+    assert row["result"] == "— (no target)"
+    assert (AT_REST if key == "at-rest" else NUMBER).match(row["vime"]), row["vime"]
+    if key == "at-rest":
+        assert MEGABYTES.match(row["vime peak RSS"]) and "PSS" in row["vime peak RSS"], row
 
 
 @bench
@@ -424,7 +435,7 @@ def test_tree_peak_adds_the_workers_a_process_forks(tmp_path):
             )
         os.close(read_in)
         os.close(write_out)
-        tree = TreePeak(pid, interval=0.005)
+        tree = TreePeak(pid, interval=0.005, pss_interval=0.005)
         with os.fdopen(read_out) as out:
             assert out.readline() == "ready\n"  # the worker holds its 80 MB now
             deadline = time.monotonic() + 30
