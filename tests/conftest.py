@@ -292,6 +292,9 @@ def rpc(tmp_path):
     process.stop()
 
 
+ID_BLOCK = 100_000
+
+
 class SharedBackend:
     """One bin/vime-rpc that the read-only tests of a module share (``shared_rpc``).
 
@@ -304,8 +307,9 @@ class SharedBackend:
     jobs, signals) keep ``rpc``.
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, env: dict | None = None):
         self.folder = folder
+        self.env = env or {}
         self.process: RpcProcess | None = None
         self.started = 0
 
@@ -319,6 +323,7 @@ class SharedBackend:
                 env={
                     "VIME_CONFIG": str(self.folder / "config.json"),
                     "VIME_RESULTS": str(self.folder / "results"),
+                    **self.env,
                 },
                 stderr_path=self.folder / f"rpc-stderr-{self.started}.log",
             )
@@ -327,6 +332,9 @@ class SharedBackend:
             process.lines.get_nowait()
         process.notifications.clear()
         process.replies.clear()
+        # The test's calls count from a fresh base, clear of the small ids that tests
+        # send themselves (send([7, {...}])) and of the ids of earlier tests.
+        process._next_id = (process._next_id // ID_BLOCK + 1) * ID_BLOCK
         RpcProcess.started.append(process)
         return process
 
@@ -337,6 +345,7 @@ class SharedBackend:
 
 @pytest.fixture(scope="module")
 def shared_backend(tmp_path_factory):
+    """A module may override this fixture to give its shared backend an environment."""
     backend = SharedBackend(tmp_path_factory.mktemp("shared-backend"))
     yield backend
     backend.stop()

@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import examples
-from tests.test_worker import reply_to, send, stuck, stuck_file, stuck_worker  # noqa: F401
+from tests.test_worker import (  # noqa: F401 (fixtures)
+    reply_to,
+    send,
+    stuck_file,
+    stuck_shared,
+    stuck_worker,
+)
 from vime import search
 from vime.errors import BadExpression, Cancelled, InvalidParams, NoSuchColumn
 
@@ -172,9 +178,9 @@ def test_bad_searches_are_named(searcher, params, code, words):
     assert reply["ok"] is False and reply["code"] == code and words in reply["error"], reply
 
 
-def test_a_search_can_be_cancelled(stuck):  # noqa: F811
-    send(stuck, 31, "search", name="/stuck", text="1")
-    stuck_worker(stuck)
-    assert stuck.call("cancel", id=31)["cancelled"] == 31
-    assert reply_to(stuck, 31)["code"] == Cancelled.code
-    assert not math.isnan(stuck.call("ping")["pid"])
+def test_a_search_can_be_cancelled(stuck_shared):  # noqa: F811
+    send(stuck_shared, 31, "search", name="/stuck", text="1")
+    stuck_worker(stuck_shared)
+    assert stuck_shared.call("cancel", id=31)["cancelled"] == 31
+    assert reply_to(stuck_shared, 31)["code"] == Cancelled.code
+    assert not math.isnan(stuck_shared.call("ping")["pid"])

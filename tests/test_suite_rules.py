@@ -48,6 +48,7 @@ def test_a_shared_backend_gives_each_test_its_own_replies_and_is_replaced_once_e
         RpcProcess.started.clear()  # as every_reply_is_checked does when the next test begins
         again = backend.for_a_test()
         assert again is first and RpcProcess.started == [first]
+        assert again._next_id == 100_000, "its calls count clear of the earlier test's ids"
         assert unread_replies([again]) == [] and again.lines.empty()
         assert again.call("shutdown")["ok"]
         assert again.wait() == 0
