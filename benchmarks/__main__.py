@@ -82,7 +82,8 @@ def main(argv: list[str]) -> int:
     wall = time.perf_counter() - began
     files_note = (
         f"Reference files: {mode.rows:,} rows x 10 cols (pandas table and fixed formats),"
-        f" h5py {mode.rows:,} x 8 chunked float64, {mode.rows:,}-row compound;"
+        f" h5py {mode.rows:,} x 8 chunked float64, {mode.rows:,}-row compound,"
+        f" {files.plane_side:,} x {files.plane_side:,} float32 plane;"
         f" in {files.table.parent} (generating them took {generated:.0f} s of this run;"
         " the scale rows' tables are generated when their row runs)."
     )

@@ -1,8 +1,10 @@
 """The benchmark rows: what vime does, what it is compared with, the target, the check.
 
 Every function here runs ONE measurement in fresh child processes and
-returns a Sample. vime's side drives a new bin/vime-rpc (or, for the
-in-memory plots, a new interpreter running vime's engine). Where a row is
+returns a Sample; its tools are in benchmarks/harness.py, and the rows of
+the requests that run in worker processes are in benchmarks/heavy.py.
+vime's side drives a new bin/vime-rpc (or, for the in-memory plots, a new
+interpreter running vime's engine). Where a row is
 timed warm, the child first does the same kind of work on the tiny warm-up
 file, so imports are paid off the clock without warming the reference file.
 
@@ -16,226 +18,45 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
 
-from benchmarks import checks
+from benchmarks import checks, heavy
 from benchmarks.children import PAGE_ROWS
-from benchmarks.editor import first_page
-from benchmarks.generate import (
-    FILTER_QUERY,
-    MATRIX_NAME,
-    PANDAS_KEY,
-    RECORDS_NAME,
-    ReferenceFiles,
-    ensure_file,
-    free_gb,
-    reference_files,
-    write_pandas_table,
+from benchmarks.editor import SCROLL_KEYS, first_page, scroll_keys
+from benchmarks.generate import FILTER_QUERY, PANDAS_KEY
+from benchmarks.harness import (
+    PLOT_COLUMN,
+    TABLES,
+    Bench,
+    Case,
+    Table,
+    Target,
+    check_page,
+    child_sample,
+    ensure_scale_table,
+    page_start,
+    picture_of,
+    result_rows,
+    run_job,
+    scale_path,
+    warm_rpc,
 )
 from benchmarks.processes import (
     BenchError,
-    BenchSkipped,
     RpcChild,
     Sample,
+    descendants,
+    pss_mb,
     run_command,
-    run_python_child,
+    status_mb,
 )
 
 RANDOM_PAGES = 200
 # "Flat": 200 random pages may grow the backend by no more than this.
 FLAT_GROWTH_MB = 10.0
-PLOT_COLUMN = "v1"
-
-
-@dataclass
-class Bench:
-    """What every measurement needs: the files, a scratch folder, limits."""
-
-    files: ReferenceFiles
-    workdir: Path
-    python: str
-    timeout: float
-    plot_points: int
-    cache: Path  # where the reference files (and the scale tables) live
-    log: Callable[[str], None] = print
-    checking: bool = True  # the runner sets it for the run whose results are checked
-
-
-@dataclass(frozen=True)
-class Table:
-    """One reference table as vime names it, with its floor datasets."""
-
-    label: str
-    kind: str  # as in the Table contract: pandas-table, pandas-fixed, dataset, compound
-    file: str  # the ReferenceFiles field of its file
-    name: str
-    warmup_name: str  # the table of the same kind in the warm-up file
-    raw_datasets: tuple[str, ...]  # what h5py reads for the floor
-
-    def path(self, files: ReferenceFiles) -> str:
-        return str(getattr(files, self.file))
-
-
-FIXED_BLOCKS = ("axis1", "block0_values", "block1_values", "block2_values")
-TABLES = {
-    "table": Table(
-        label="pandas table",
-        kind="pandas-table",
-        file="table",
-        name=PANDAS_KEY,
-        warmup_name=PANDAS_KEY,
-        raw_datasets=(f"{PANDAS_KEY}/table",),
-    ),
-    "fixed": Table(
-        label="pandas fixed",
-        kind="pandas-fixed",
-        file="fixed",
-        name=PANDAS_KEY,
-        warmup_name="/fixed",
-        raw_datasets=tuple(f"{PANDAS_KEY}/{block}" for block in FIXED_BLOCKS),
-    ),
-    "matrix": Table(
-        label="h5py 8-col",
-        kind="dataset",
-        file="matrix",
-        name=MATRIX_NAME,
-        warmup_name=MATRIX_NAME,
-        raw_datasets=(MATRIX_NAME,),
-    ),
-    "records": Table(
-        label="h5py compound",
-        kind="compound",
-        file="records",
-        name=RECORDS_NAME,
-        warmup_name=RECORDS_NAME,
-        raw_datasets=(RECORDS_NAME,),
-    ),
-}
-
-
-# -- targets -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Target:
-    """A row's target; ``text`` is what the table shows, the fields are what is checked."""
-
-    text: str
-    min_speedup: float | None = None  # baseline time / vime time at least this
-    max_slowdown: float | None = None  # vime time / baseline time at most this
-    max_rss_mb: float | None = None  # vime's peak RSS
-    max_rss_delta_mb: float | None = None  # |vime's peak RSS - the baseline's| at most this
-    max_seconds: float | None = None
-    max_growth_mb: float | None = None  # RSS after minus before
-
-    @property
-    def checked(self) -> bool:
-        """Whether anything is checked at all (rows shown for information are not)."""
-        return any(getattr(self, f.name) is not None for f in fields(self) if f.name != "text")
-
-    @property
-    def needs_baseline(self) -> bool:
-        limits = (self.min_speedup, self.max_slowdown, self.max_rss_delta_mb)
-        return any(limit is not None for limit in limits)
-
-    def misses(self, vime, baseline, growth: float | None) -> list[str]:
-        """The reasons this target is missed (given the two Sides); empty when met."""
-        reasons = []
-        if baseline is not None:
-            speedup, slowdown = baseline.seconds / vime.seconds, vime.seconds / baseline.seconds
-            if self.min_speedup is not None and speedup < self.min_speedup:
-                reasons.append(f"speedup {speedup:.1f}x < {self.min_speedup:g}x")
-            if self.max_slowdown is not None and slowdown > self.max_slowdown:
-                reasons.append(f"{slowdown:.2f}x the baseline's time > {self.max_slowdown:g}x")
-            reasons += self._rss_delta_misses(vime.rss_mb, baseline.rss_mb)
-        rss = vime.rss_mb
-        if self.max_rss_mb is not None and rss is not None and rss > self.max_rss_mb:
-            reasons.append(f"peak RSS {rss:.0f} MB > {self.max_rss_mb:g} MB")
-        if self.max_seconds is not None and vime.seconds > self.max_seconds:
-            reasons.append(f"{vime.seconds:.2f} s > {self.max_seconds:g} s")
-        if self.max_growth_mb is not None and growth is not None and growth > self.max_growth_mb:
-            reasons.append(f"RSS grew {growth:.1f} MB > {self.max_growth_mb:g} MB")
-        return reasons
-
-    def _rss_delta_misses(self, ours: float | None, theirs: float | None) -> list[str]:
-        if self.max_rss_delta_mb is None:
-            return []
-        if ours is None or theirs is None:
-            return ["peak RSS not measured"]
-        if abs(ours - theirs) > self.max_rss_delta_mb:
-            return [f"peak RSS {ours:.0f} MB vs {theirs:.0f} MB: ±{self.max_rss_delta_mb:g} MB"]
-        return []
-
-
 PAGE_TARGET = Target("≥ 20x faster, RSS ≤ 150 MB", min_speedup=20, max_rss_mb=150)
 FLAT_TARGET_TEXT = "≤ 1.2x the time at {small}, peak RSS ±10 MB"
-
-
-@dataclass(frozen=True)
-class Case:
-    key: str  # short name for --only
-    operation: str
-    vime: Callable[[Bench], Sample]
-    baseline: Callable[[Bench], Sample] | None
-    baseline_label: str
-    target: Target
-    floor: Callable[[Bench], Sample] | None = None
-    heavy: bool = False  # a slow baseline: fewer runs
-    runs: int | None = None  # a fixed number of runs, whatever the mode
-    # (vime's check, the expected check) -> what differs, or None: checked on the first run
-    compare: Callable[[object, object], str | None] | None = None
-    # the expected check when the baseline's check is not it
-    expected: Callable[[Bench], object] | None = None
-    # called once before the runs; raises BenchSkipped when the row cannot run here
-    prepare: Callable[[Bench], None] | None = None
-
-
-# -- helpers -------------------------------------------------------------------
-def warm_rpc(
-    bench: Bench,
-    table: Table,
-    method: str,
-    path: str | None = None,
-    with_workers: bool = False,
-    **params,
-) -> RpcChild:
-    """A fresh backend that has done ``method`` once on the warm-up file, then opened ``path``.
-
-    ``with_workers``: its peak RSS adds the processes it forks (see RpcChild).
-    """
-    rpc = RpcChild(bench.python, bench.workdir, bench.timeout, with_workers)
-    try:
-        rpc.call("open", path=str(bench.files.warmup))
-        rpc.call(method, name=table.warmup_name, path=str(bench.files.warmup), **params)
-        rpc.call("open", path=path or table.path(bench.files))
-    except BaseException:
-        rpc.close()
-        raise
-    return rpc
-
-
-def child_sample(bench: Bench, operation: str, args: dict, wall: bool = False) -> Sample:
-    """A Python child's own timing (or the parent's spawn-to-result time when ``wall``)."""
-    result, seconds, rss = run_python_child(
-        bench.python, operation, args, bench.timeout, bench.workdir
-    )
-    return Sample(seconds if wall else result["seconds"], rss, check=result.get("check"))
-
-
-def page_start(bench: Bench, table: Table, deep: bool) -> int:
-    return bench.files.rows - PAGE_ROWS if deep else 0
-
-
-def check_page(result: dict, start: int) -> dict:
-    """The page's rows and cells, parsed; it must hold exactly the rows asked for."""
-    if (result.get("start"), result.get("stop")) != (start, start + PAGE_ROWS):
-        raise BenchError(f"page rows {result.get('start')}..{result.get('stop')}, wanted {start}")
-    page = checks.page_table(result.get("content", ""))
-    numbers = [row[0] for row in page["rows"]]
-    if numbers != [str(row) for row in range(start, start + PAGE_ROWS)]:
-        raise BenchError(f"page rows {numbers[:1]}..{numbers[-1:]}, wanted {start}")
-    return page
 
 
 # -- spawn -> ping -------------------------------------------------------------
@@ -330,7 +151,7 @@ def vime_info(bench: Bench) -> Sample:
         if list(result.get("shape", [])) != [bench.files.rows, 10]:
             raise BenchError(f"info shape {result.get('shape')}, wanted [{bench.files.rows}, 10]")
         summary = checks.info_summary(result["content"])
-        return Sample(seconds, rpc.finish(), check=summary)
+        return rpc.sample(seconds, check=summary)
 
 
 def seed_info(bench: Bench) -> Sample:
@@ -354,8 +175,7 @@ def vime_file_plot(bench: Bench) -> Sample:
         plotted = result.get("points", 0) + result.get("dropped", 0)
         if plotted != bench.files.rows:
             raise BenchError(f"plotted {plotted} points, wanted all {bench.files.rows}")
-        picture = result["content"].split("\n")[2:]  # below the title and a blank line
-        return Sample(seconds, rpc.finish(), check=picture)
+        return rpc.sample(seconds, check=picture_of(result))
 
 
 def seed_file_plot(bench: Bench) -> Sample:
@@ -364,30 +184,6 @@ def seed_file_plot(bench: Bench) -> Sample:
 
 
 # -- compute ---------------------------------------------------------------------
-ENDS = {"compute_done", "compute_error", "compute_cancelled"}
-RESULT_PAGE_ROWS = 20_000
-
-
-def run_job(rpc: RpcChild, **params) -> dict:
-    """Start a job and wait for the pushed end of it (never compute_status)."""
-    rpc.call("compute_start", **params)
-    message = rpc.notification(ENDS)
-    if message["method"] != "compute_done":
-        raise BenchError(f"{message['method']}: {message['params'].get('error', '')}")
-    return message["params"]
-
-
-def result_rows(rpc: RpcChild, name: str, rows: int) -> dict:
-    """Every row of a compute result, paged (after the clock)."""
-    page: dict = {"columns": [], "rows": []}
-    for start in range(0, rows, RESULT_PAGE_ROWS):
-        result = rpc.call("table", name=name, start=start, count=RESULT_PAGE_ROWS)
-        part = checks.page_table(result["content"])
-        page["columns"] = part["columns"]
-        page["rows"] += part["rows"]
-    return page
-
-
 def vime_filter(bench: Bench) -> Sample:
     warmup = str(bench.files.warmup)
     with RpcChild(bench.python, bench.workdir, bench.timeout, with_workers=True) as rpc:
@@ -398,7 +194,7 @@ def vime_filter(bench: Bench) -> Sample:
         done = run_job(rpc, source=PANDAS_KEY, path=str(bench.files.table), query=FILTER_QUERY)
         seconds = time.perf_counter() - started
         check = result_rows(rpc, done["table"], done["rows"]) if bench.checking else done["rows"]
-        return Sample(seconds, rpc.finish(), check=check)
+        return rpc.sample(seconds, check=check)
 
 
 def seed_filter(bench: Bench) -> Sample:
@@ -409,6 +205,25 @@ def seed_filter(bench: Bench) -> Sample:
         "check": bench.checking,
     }
     return child_sample(bench, "seed_filter", args)
+
+
+# -- the backend at rest -----------------------------------------------------------
+def vime_at_rest(bench: Bench) -> Sample:
+    """vime-rpc and its fork server, each one's RSS now, after a page and an `info` (whose
+    worker has exited): what a backend holds between requests. The time is the page's."""
+    table = TABLES["table"]
+    path = table.path(bench.files)
+    with warm_rpc(bench, table, "info") as rpc:
+        _, seconds = rpc.timed_call("table", name=table.name, path=path, count=PAGE_ROWS)
+        deadline = time.monotonic() + bench.timeout
+        while len(tree := descendants(rpc.pid)) != 1:  # the fork server alone
+            if time.monotonic() > deadline:
+                raise BenchError(f"vime-rpc has {len(tree)} descendants, not its fork server")
+            time.sleep(0.01)
+        rss = [status_mb(pid, "VmRSS") or 0.0 for pid in (rpc.pid, *tree)]
+        pss = sum(pss_mb(pid) or 0.0 for pid in (rpc.pid, *tree))
+        rpc.finish()
+        return Sample(seconds, sum(rss), pss_mb=pss, extra={"at_rest": rss})
 
 
 # -- 200 random pages ------------------------------------------------------------
@@ -434,26 +249,6 @@ def vime_random_pages(bench: Bench, table: Table) -> Sample:
 
 
 # -- scale: the same pandas table at 1M, 10M and 100M rows -----------------------
-SCALE_BYTES_PER_ROW = 200  # room to generate a scale table: 20 GB free for 100M rows
-
-
-def scale_path(bench: Bench, rows: int) -> Path:
-    """The reference pandas table of that many rows (the same file a run at that size uses)."""
-    return reference_files(bench.cache, rows).table
-
-
-def ensure_scale_table(bench: Bench, rows: int) -> None:
-    path = scale_path(bench, rows)
-    if path.exists():
-        return
-    needed, free = rows * SCALE_BYTES_PER_ROW / 1e9, free_gb(path.parent)
-    if free < needed:
-        raise BenchSkipped(
-            f"{free:.0f} GB free for {path.parent}; generating {rows:,} rows needs {needed:.0f} GB"
-        )
-    ensure_file(path, lambda tmp: write_pandas_table(tmp, rows), bench.log)
-
-
 def prepare_scale(bench: Bench, sizes: tuple[int, ...]) -> None:
     for rows in sizes:
         ensure_scale_table(bench, rows)
@@ -544,6 +339,26 @@ def page_cases() -> list[Case]:
     return cases
 
 
+def scroll_cases() -> list[Case]:
+    """Issue 14: a key's move and redraw in Vim, across loads of rows, within a frame."""
+    target = Target("median ≤ 16 ms, max ≤ 100 ms", max_seconds=0.016, max_worst_seconds=0.1)
+    moves = [("G-k", "k", "end", "G, then"), ("middle-j", "j", "middle", "from the middle row,")]
+    return [
+        Case(
+            f"editor-scroll-{key}",
+            f"Vim: {where} {SCROLL_KEYS} x {letter} across loads (per key, redrawn)",
+            partial(scroll_keys, key=letter, start=start),
+            None,
+            "—",
+            target,
+            runs=3,
+            compare=checks.same,
+            expected=lambda bench: bench.files.rows,
+        )
+        for key, letter, start, where in moves
+    ]
+
+
 def all_cases(scale: tuple[int, int, int]) -> list[Case]:
     """Every row; ``scale`` gives the three sizes of the scale rows (smallest first)."""
     return [
@@ -631,6 +446,14 @@ def all_cases(scale: tuple[int, int, int]) -> list[Case]:
             heavy=True,
             compare=checks.page_problem,
         ),
+        Case(
+            "at-rest",
+            "backend at rest after a page and an info: vime-rpc + its fork server, RSS now",
+            vime_at_rest,
+            None,
+            "—",
+            Target("none (information)"),
+        ),
         *[
             Case(
                 f"pages-rss-{key}",
@@ -643,6 +466,7 @@ def all_cases(scale: tuple[int, int, int]) -> list[Case]:
             )
             for key in ("table", "fixed", "matrix")
         ],
+        *heavy.heavy_cases(),
         *scale_cases(scale),
         Case(
             "editor-list",
@@ -668,4 +492,5 @@ def all_cases(scale: tuple[int, int, int]) -> list[Case]:
             "—",
             Target("< 1 s", max_seconds=1),
         ),
+        *scroll_cases(),
     ]

@@ -188,6 +188,186 @@ def engine_plot(args: dict) -> dict:
     return {"seconds": seconds, "check": len(as_lines(text))}
 
 
+# -- floors: one chunked read of only what an operation needs ------------------------
+def field_floor(args: dict) -> dict:
+    """One chunked PyTables read of the fields that hold the columns (the plot's floor).
+
+    The check is the rows read per field.
+    """
+    import tables
+
+    with tables.open_file(args["path"], "r") as handle:
+        table = handle.get_node(args["key"]).table
+
+        def read():
+            total = 0
+            for start in range(0, table.nrows, args["chunk_rows"]):
+                stop = min(start + args["chunk_rows"], table.nrows)
+                for field in args["fields"]:
+                    total += len(table.read(start, stop, field=field))
+            return total // len(args["fields"])
+
+        seconds, rows = timed(read)
+    return {"seconds": seconds, "check": rows}
+
+
+def plane_floor(args: dict) -> dict:
+    """One read of a 2-D dataset in whole chunks of rows, about 16 MB a read at most.
+
+    Reads are aligned to the dataset's chunks, so that no chunk is read twice.
+    """
+    import h5py
+
+    with h5py.File(args["path"], "r") as handle:
+        plane = handle[args["name"]]
+        rows, cols = plane.shape
+        chunk = plane.chunks[0] if plane.chunks else 1
+        step = max(chunk, (16 << 20) // (cols * plane.dtype.itemsize) // chunk * chunk)
+        seconds, total = timed(lambda: sum(len(plane[s : s + step]) for s in range(0, rows, step)))
+    return {"seconds": seconds, "check": total}
+
+
+# -- vime's handler without the worker: the floor of the worker's overhead -----------
+def inprocess_handler(args: dict) -> dict:
+    """A method's handler run in this process, as the request loop once ran it.
+
+    The handler first runs on the warm-up request (imports, caches), and the
+    file is opened before the clock, as the backend has it open; the check is
+    the reply's fields named in ``check``.
+    """
+    from vime.handlers import METHODS
+    from vime.state import State
+
+    handler = METHODS[args["method"]].handler
+    files = [args["warmup_path"], args["path"]]
+    state = State.in_worker({"files": files, "current": args["path"], "last_table": None})
+    handler(state, {**args["warmup_params"], "path": args["warmup_path"]})
+    state.source(args["path"])
+    seconds, result = timed(handler, state, {**args["params"], "path": args["path"]})
+    state.close()
+    return {"seconds": seconds, "check": {key: result[key] for key in args["check"]}}
+
+
+# -- pictures of in-memory data: what a plot from the file must equal ------------------
+def column_picture(args: dict) -> dict:
+    """vime's engine drawing whole columns read into memory (PyTables, one read each)."""
+    import numpy as np
+    import tables
+
+    from vime.plot import braille_plot
+
+    with tables.open_file(args["path"], "r") as handle:
+        table = handle.get_node(args["key"]).table
+        columns = {}
+        for name, (field, position) in args["columns"].items():
+            columns[name] = np.asarray(table.read(field=field)[:, position], dtype="float64")
+    x = columns[args["x"]] if args.get("x") else None
+    y = columns[args["y"]]
+    lines = braille_plot(
+        x, y, kind=args["type"], x_name=args.get("x") or "row", y_name=args["y"], **PLOT_SIZE
+    )
+    return {"seconds": 0.0, "check": as_lines(lines)}
+
+
+def plane_picture(args: dict) -> dict:
+    """vime's heatmap of the whole plane read into memory at once."""
+    import h5py
+
+    from vime.heatmap import heat_matrix
+
+    with h5py.File(args["path"], "r") as handle:
+        plane = handle[args["name"]][()]
+    rows, cols = plane.shape
+    figure = heat_matrix(lambda: [plane], rows=rows, cols=cols, **PLOT_SIZE)
+    return {
+        "seconds": 0.0,
+        "check": {
+            "lines": figure.lines,
+            "range": list(figure.value_range),
+            "cells": [list(c) for c in figure.cells],
+        },
+    }
+
+
+# -- pandas' way of the compute and export rows -----------------------------------------
+def pages_at(frame, starts: list[int]) -> dict:
+    """The pages of ``frame`` at these row positions, by position (JSON keys are text)."""
+    return {str(start): page_check(frame.iloc[start : start + PAGE_ROWS]) for start in starts}
+
+
+def result_starts(rows: int) -> list[int]:
+    """Where the compute rows check a result: its first, middle and last page."""
+    return sorted({0, max(0, rows // 2 - PAGE_ROWS // 2), max(0, rows - PAGE_ROWS)})
+
+
+def seed_filter_to_file(args: dict) -> dict:
+    """read_hdf + query + to_hdf of the result (pandas table format, as vime writes)."""
+    import pandas as pd
+
+    pd.DataFrame({"v0": [0.0]}).query(args["query"])  # load numexpr before the clock
+
+    def compute():
+        result = pd.read_hdf(args["path"], args["key"]).query(args["query"])
+        result.to_hdf(args["to"], key="result", format="table", mode="w")
+        return result
+
+    seconds, result = timed(compute)
+    check = {"rows": len(result)}
+    if args["check"]:
+        check["pages"] = pages_at(result, result_starts(len(result)))
+    return {"seconds": seconds, "check": check}
+
+
+def seed_sort(args: dict) -> dict:
+    """read_hdf + sort_values (the whole table in memory)."""
+    import pandas as pd
+
+    def compute():
+        return pd.read_hdf(args["path"], args["key"]).sort_values(args["by"], kind="stable")
+
+    seconds, result = timed(compute)
+    check = {"rows": len(result)}
+    if args["check"]:
+        check["pages"] = pages_at(result, result_starts(len(result)))
+    return {"seconds": seconds, "check": check}
+
+
+def filtered_page(args: dict) -> dict:
+    """A page of a query's result, from pandas (the check of the result-page row)."""
+    import pandas as pd
+
+    result = pd.read_hdf(args["path"], args["key"]).query(args["query"])
+    return {"seconds": 0.0, "check": page_check(result.iloc[args["start"] : args["start"] + 100])}
+
+
+def reference_count(args: dict) -> dict:
+    """How many rows of the reference table a query keeps, from its seeded writer."""
+    from benchmarks.generate import chunk_bounds, frame_chunk
+
+    kept = sum(len(frame_chunk(a, b).query(args["query"])) for a, b in chunk_bounds(args["rows"]))
+    return {"seconds": 0.0, "check": kept}
+
+
+def pandas_to_csv(args: dict) -> dict:
+    """DataFrame.to_csv of the table (its index first, pandas' default), read before the
+    clock; the check is the file's hash."""
+    import pandas as pd
+
+    frame = pd.read_hdf(args["path"], args["key"])
+    seconds, _ = timed(lambda: frame.to_csv(args["to"]))
+    return {"seconds": seconds, "check": file_digest(args["to"])}
+
+
+def file_digest(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 OPERATIONS = {
     "seed_page": seed_page,
     "reference_page": reference_page,
@@ -199,6 +379,16 @@ OPERATIONS = {
     "seed_filter": seed_filter,
     "seed_file_plot": seed_file_plot,
     "engine_plot": engine_plot,
+    "field_floor": field_floor,
+    "plane_floor": plane_floor,
+    "inprocess_handler": inprocess_handler,
+    "column_picture": column_picture,
+    "plane_picture": plane_picture,
+    "seed_filter_to_file": seed_filter_to_file,
+    "seed_sort": seed_sort,
+    "filtered_page": filtered_page,
+    "reference_count": reference_count,
+    "pandas_to_csv": pandas_to_csv,
 }
 
 # Imported before the clock starts for the warm operations.

@@ -8,6 +8,7 @@ The data is seeded, so every machine benchmarks the same bytes.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -23,6 +24,18 @@ FILTER_QUERY = "v0 > 2.3263"
 PANDAS_KEY = "/data"
 MATRIX_NAME = "/matrix"
 RECORDS_NAME = "/records"
+# Where pandas stores each column of the reference table: (field of /data/table, position).
+TABLE_FIELDS = {
+    **{f"v{i}": ("values_block_0", i) for i in range(6)},
+    "n0": ("values_block_1", 0),
+    "n1": ("values_block_1", 1),
+    "n2": ("values_block_2", 0),
+    "flag": ("values_block_3", 0),
+}
+PLANE_NAME = "/plane"
+PLANE_WARMUP_NAME = "/small_plane"  # in the plane's file: warms the heatmap untimed
+PLANE_CHUNK_ROWS = 256
+PLANE_WRITE_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -32,10 +45,20 @@ class ReferenceFiles:
     fixed: Path  # pandas fixed format, key /data
     matrix: Path  # h5py rows x 8 float64, chunked, /matrix
     records: Path  # h5py compound dataset, /records
+    plane: Path  # h5py side x side float32, /plane, for the heatmap rows
     warmup: Path  # tiny file of every kind, to import the libraries untimed
 
     def all(self) -> list[Path]:
-        return [self.table, self.fixed, self.matrix, self.records, self.warmup]
+        return [self.table, self.fixed, self.matrix, self.records, self.plane, self.warmup]
+
+    @property
+    def plane_side(self) -> int:
+        return plane_side(self.rows)
+
+
+def plane_side(rows: int) -> int:
+    """The plane holds as many values as the 10-column table: 10,000 x 10,000 at 10M rows."""
+    return math.isqrt(rows * 10)
 
 
 def default_cache_dir() -> Path:
@@ -54,6 +77,7 @@ def reference_files(cache_dir: Path, rows: int) -> ReferenceFiles:
         fixed=folder / "fixed.h5",
         matrix=folder / "matrix.h5",
         records=folder / "records.h5",
+        plane=folder / "plane.h5",
         warmup=folder / "warmup.h5",
     )
 
@@ -65,6 +89,7 @@ def ensure(files: ReferenceFiles, log=print) -> None:
         (files.fixed, lambda tmp: write_pandas_fixed(tmp, files.rows)),
         (files.matrix, lambda tmp: write_matrix(tmp, files.rows)),
         (files.records, lambda tmp: write_records(tmp, files.rows)),
+        (files.plane, lambda tmp: write_plane(tmp, files.plane_side)),
         (files.warmup, write_warmup),
     ]
     for path, write in writers:
@@ -185,6 +210,34 @@ def write_records(path: Path, rows: int) -> None:
         )
         for start, stop in chunk_bounds(rows):
             records[start:stop] = record_chunk(start, stop)
+
+
+def plane_rows(start: int, stop: int, side: int):
+    """Rows [start, stop) of the plane: smooth waves plus seeded noise, float32."""
+    import numpy as np
+
+    rng = np.random.default_rng([13, start])
+    y = np.arange(start, stop, dtype=np.float64)[:, None] / side
+    x = np.arange(side, dtype=np.float64)[None, :] / side
+    waves = np.sin(6 * np.pi * x) * np.cos(4 * np.pi * y) + 2 * x * y
+    return (waves + 0.1 * rng.standard_normal((stop - start, side))).astype(np.float32)
+
+
+def write_plane(path: Path, side: int) -> None:
+    """A side x side float32 matrix in chunks of PLANE_CHUNK_ROWS full rows."""
+    import h5py
+
+    with h5py.File(path, "w") as handle:
+        plane = handle.create_dataset(
+            PLANE_NAME,
+            shape=(side, side),
+            dtype="float32",
+            chunks=(min(side, PLANE_CHUNK_ROWS), side),
+        )
+        for start in range(0, side, PLANE_WRITE_ROWS):
+            stop = min(start + PLANE_WRITE_ROWS, side)
+            plane[start:stop] = plane_rows(start, stop, side)
+        handle.create_dataset(PLANE_WARMUP_NAME, data=plane_rows(0, 64, 64), chunks=(16, 64))
 
 
 def write_warmup(path: Path) -> None:

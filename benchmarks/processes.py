@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -44,6 +45,7 @@ class Sample:
     rss_mb: float | None  # the child's own peak RSS; None when not measured
     check: object = None  # what the row's check compares (values, not timings)
     extra: dict = field(default_factory=dict)
+    pss_mb: float | None = None  # a process tree's peak PSS, beside its summed RSS
 
 
 # -- the launcher ------------------------------------------------------------------
@@ -127,40 +129,58 @@ def launcher() -> Launcher:
 
 
 # -- memory of a process tree ---------------------------------------------------------
-def vm_hwm_mb(pid: int) -> float | None:
-    """The process's own peak RSS so far (VmHWM), or None once it has exited."""
+def status_mb(pid: int, field: str) -> float | None:
+    """A memory field of /proc/<pid>/status (VmHWM, VmRSS) in MB, or None once it exited."""
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
 
 
-def children_of() -> dict[int, list[int]]:
-    """Every process's children, from one scan of /proc."""
-    tree: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+def vm_hwm_mb(pid: int) -> float | None:
+    """The process's own peak RSS so far (VmHWM), or None once it has exited."""
+    return status_mb(pid, "VmHWM")
+
+
+def children(pid: int) -> list[int]:
+    """The process's children, from /proc/<pid>/task/*/children (every thread's)."""
+    found = []
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for thread in threads:
         try:
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{pid}/task/{thread}/children") as listing:
+                found += [int(child) for child in listing.read().split()]
         except OSError:
             continue
-        tree.setdefault(int(fields[1]), []).append(int(name))
-    return tree
+    return found
 
 
 def descendants(root: int) -> list[int]:
-    tree, found, queue = children_of(), [], [root]
+    found, queue = [], [root]
     while queue:
-        kids = tree.get(queue.pop(), [])
+        kids = children(queue.pop())
         found += kids
         queue += kids
     return found
+
+
+def pss_mb(pid: int) -> float | None:
+    """The process's proportional set size now (a shared page counts 1/n per sharer)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 class TreePeak:
@@ -169,23 +189,37 @@ class TreePeak:
     Each descendant's VmHWM only grows, so its last reading is its peak as far as
     sampling saw it; a worker that lives less than one interval may be missed.
     Summing per-process peaks counts pages that forked workers share with their
-    parent once per process: an upper bound, as a row that sums should be.
+    parent once per process: an upper bound, as a row that sums should be. Beside
+    it, ``pss_peak`` is the highest sum of the PSS of the whole tree (the root
+    included) seen at one sample: shared pages counted once, split among sharers.
+    PSS is sampled only every half second, so it is a lower bound of the peak:
+    reading smaps_rollup walks a process's page tables under its memory map
+    lock, which slows a process that allocates (`info` of 1M rows took 1.3x as
+    long with PSS read every 100 ms, and as long as unobserved every 500 ms).
     """
 
-    def __init__(self, root: int, interval: float = 0.01):
+    def __init__(self, root: int, interval: float = 0.01, pss_interval: float = 0.5):
         self.root = root
         self.interval = interval
+        self.pss_every = max(1, round(pss_interval / interval))
         self.peaks: dict[int, float] = {}
+        self.pss_peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        samples = 0
         while not self._stop.is_set() and os.path.exists(f"/proc/{self.root}"):
-            for pid in descendants(self.root):
+            tree = descendants(self.root)
+            for pid in tree:
                 peak = vm_hwm_mb(pid)
                 if peak is not None:
                     self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
+            if samples % self.pss_every == 0:
+                tree_pss = sum(pss_mb(pid) or 0.0 for pid in [self.root, *tree])
+                self.pss_peak = max(self.pss_peak, tree_pss)
+            samples += 1
             self._stop.wait(self.interval)
 
     def stop(self) -> float:
@@ -229,6 +263,15 @@ class LineReader:
         line = bytes(self._buffer[:end])
         del self._buffer[: end + 1]
         return line
+
+    def has_line(self) -> bool:
+        """Whether a whole line can be read now, without waiting (EOF counts)."""
+        while b"\n" not in self._buffer and self._selector.select(0):
+            chunk = os.read(self._fd, 1 << 20)
+            if not chunk:
+                return True
+            self._buffer += chunk
+        return b"\n" in self._buffer
 
     def close(self) -> None:
         self._selector.close()
@@ -297,20 +340,39 @@ class RpcChild:
     """A fresh bin/vime-rpc speaking the Vim channel form over its pipes.
 
     ``with_workers``: finish() adds the summed peaks of the processes the
-    backend forks (its workers) to its own.
+    backend forks (its workers) to its own, and ``pss_mb`` is then the peak
+    PSS of the whole tree. Compute results go to the scratch folder's
+    ``results`` unless ``env`` names another ``VIME_RESULTS``.
     """
 
-    def __init__(self, python: str, workdir: Path, timeout: float, with_workers: bool = False):
+    def __init__(
+        self,
+        python: str,
+        workdir: Path,
+        timeout: float,
+        with_workers: bool = False,
+        env: dict | None = None,
+    ):
         self.timeout = timeout
         self.notifications: list[dict] = []
         self.returncode: int | None = None
+        self.pss_mb: float | None = None
+        self._replies: dict[int, dict] = {}  # replies read while waiting for another
         self._next_id = 0
         self._err_path = error_file(workdir, "rpc-")
+        # Compute results must not leak between backends (an `open` lists them) or into
+        # the user's cache: each backend has a folder of its own, removed with it.
+        self._results = (
+            None
+            if env and "VIME_RESULTS" in env
+            else tempfile.mkdtemp(prefix="results-", dir=workdir)
+        )
         env = {
             **os.environ,
             "VIME_PYTHON": python,
-            # Saved column orders must not leak between runs or into the user's config.
-            "VIME_CONFIG": str(workdir / "vime-config.json"),
+            "VIME_CONFIG": str(workdir / "vime-config.json"),  # saved column orders
+            **({"VIME_RESULTS": self._results} if self._results else {}),
+            **(env or {}),
         }
         self.started = time.perf_counter()
         self.pid, stdin, stdout = spawn_with_pipes([str(RPC)], self._err_path, env)
@@ -334,6 +396,8 @@ class RpcChild:
         self._reader.close()
         if not self._stdin.closed:
             self._stdin.close()
+        if self._results:
+            shutil.rmtree(self._results, ignore_errors=True)
 
     def send(self, method: str, **params) -> int:
         self._next_id += 1
@@ -342,22 +406,41 @@ class RpcChild:
         self._stdin.flush()
         return self._next_id
 
-    def _read(self) -> list:
+    def _read(self) -> None:
+        """One message: a reply is kept by its id, a notification in the list."""
         line = self._reader.read_line(self.timeout)
         if line is None:
             raise BenchError(f"vime-rpc closed stdout: {stderr_tail(self._err_path)}")
-        return json.loads(line)
+        message = json.loads(line)
+        if message[0] == 0:
+            self.notifications.append(message[1])
+        else:
+            self._replies[message[0]] = message[1]
+
+    def outcome(self, msg_id: int) -> dict:
+        """The reply to ``msg_id`` as it came, an error included."""
+        while msg_id not in self._replies:
+            self._read()
+        return self._replies.pop(msg_id)
 
     def reply(self, msg_id: int) -> dict:
-        """The result for ``msg_id``; notifications read meanwhile are kept."""
-        while True:
-            message = self._read()
-            if message[0] == msg_id:
-                result = message[1]
-                if not result.get("ok"):
-                    raise BenchError(f"{result.get('error')} (code {result.get('code')})")
-                return result
-            self.notifications.append(message[1])
+        """The result for ``msg_id``; an error reply is a BenchError."""
+        result = self.outcome(msg_id)
+        if not result.get("ok"):
+            raise BenchError(f"{result.get('error')} (code {result.get('code')})")
+        return result
+
+    def arrived(self, msg_id: int) -> bool:
+        """Whether the reply to ``msg_id`` is here, reading only what is already sent."""
+        while msg_id not in self._replies and self._reader.has_line():
+            self._read()
+        return msg_id in self._replies
+
+    def notified(self, names: set[str]) -> bool:
+        """Whether a notification named in ``names`` is here (without waiting)."""
+        while self._reader.has_line():
+            self._read()
+        return any(message.get("method") in names for message in self.notifications)
 
     def call(self, method: str, **params) -> dict:
         return self.reply(self.send(method, **params))
@@ -375,30 +458,42 @@ class RpcChild:
                 if message.get("method") in names:
                     self.notifications.remove(message)
                     return message
-            self.notifications.append(self._read()[1])
+            self._read()
 
     def rss_mb(self) -> float:
         """Current resident set size of the backend, from /proc."""
-        with open(f"/proc/{self.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        raise BenchError("VmRSS missing from /proc")
+        rss = status_mb(self.pid, "VmRSS")
+        if rss is None:
+            raise BenchError("VmRSS missing from /proc")
+        return rss
 
     def finish(self) -> float:
-        """Close stdin (the backend exits on EOF); its peak RSS in MB (with its workers').
+        """Close stdin (the backend exits on EOF); its own peak RSS in MB, plus its
+        workers' with ``with_workers``.
 
-        With workers, the backend's own peak is its VmHWM read before EOF (after
-        EOF it only exits): its ru_maxrss would include the largest worker it reaped.
+        The backend's own peak is its VmHWM read before EOF (after EOF it only exits):
+        its ru_maxrss would be the largest of its own and of the processes it reaped,
+        its fork server included.
         """
-        own = vm_hwm_mb(self.pid) if self._workers else None
+        own = vm_hwm_mb(self.pid)
+        if own is None:
+            raise BenchError(f"vime-rpc exited before EOF: {stderr_tail(self._err_path)}")
         self._stdin.close()
         try:
-            self.returncode, rss = launcher().reap(self.pid, self.timeout)
+            self.returncode, _ = launcher().reap(self.pid, self.timeout)
         except BenchError:
             self.returncode = -signal.SIGKILL  # reaped after the kill
             raise
         if self.returncode != 0:
             raise BenchError(f"vime-rpc exited {self.returncode}: {stderr_tail(self._err_path)}")
         self._err_path.unlink()
-        return rss if own is None else own + self._workers.stop()
+        if self._workers is None:
+            return own
+        workers = self._workers.stop()
+        self.pss_mb = self._workers.pss_peak
+        return own + workers
+
+    def sample(self, seconds: float, check=None, **extra) -> Sample:
+        """The Sample of a measurement on this backend, after finish()."""
+        rss = self.finish()
+        return Sample(seconds, rss, check=check, extra=extra, pss_mb=self.pss_mb)

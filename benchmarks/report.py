@@ -9,6 +9,8 @@ from datetime import datetime
 from importlib import metadata
 
 from benchmarks.cases import BALLAST_MB
+from benchmarks.harness import seconds_text
+from benchmarks.heavy import CANCEL_AFTER_S, PAGE_GAP_S
 from benchmarks.runner import RowResult, Side
 
 LIBRARIES = ("numpy", "pandas", "h5py", "tables", "tabulate", "hdf5plugin", "uniplot")
@@ -26,10 +28,6 @@ HEADER = (
 )
 
 
-def seconds_text(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
 def side_time(side: Side | None) -> str:
     if side is None:
         return "—"
@@ -41,12 +39,16 @@ def side_time(side: Side | None) -> str:
 def side_rss(side: Side | None) -> str:
     if side is None or not side.ok or side.rss_mb is None:
         return "—"
+    if side.pss_mb is not None:
+        return f"{side.rss_mb:.0f} MB (PSS {side.pss_mb:.0f} MB)"
     return f"{side.rss_mb:.0f} MB"
 
 
 def ratio_text(row: RowResult) -> str:
     if not (row.vime.ok and row.baseline and row.baseline.ok):
         return "—"
+    if row.case.target.max_overhead_seconds is not None:
+        return f"+{(row.vime.seconds - row.baseline.seconds) * 1000:.1f} ms"
     speedup = row.baseline.seconds / row.vime.seconds
     return f"{speedup:.1f}x faster" if speedup >= 1 else f"{1 / speedup:.2f}x slower"
 
@@ -59,6 +61,21 @@ def vime_text(row: RowResult) -> str:
             f" → {sample.extra['after']:.0f} MB"
             f" ({seconds_text(sample.seconds)}/page)"
         )
+    if row.vime.ok and row.vime.worst is not None:
+        answers = sum(sample.extra["answers"] for sample in row.vime.samples)
+        unit = row.vime.samples[0].extra.get("unit", "pages")
+        loads = [sample.extra["loads"] for sample in row.vime.samples if "loads" in sample.extra]
+        crossed = f", {sum(loads)} loads" if loads else ""
+        return (
+            f"median {seconds_text(row.vime.seconds)}, max {seconds_text(row.vime.worst)}"
+            f" ({answers} {unit}{crossed})"
+        )
+    if row.vime.ok and "at_rest" in row.vime.samples[0].extra:
+        own, server = row.vime.samples[0].extra["at_rest"]
+        return f"vime-rpc {own:.0f} MB + fork server {server:.0f} MB"
+    if row.vime.ok and "gone" in row.vime.samples[0].extra:
+        gone = max(sample.extra["gone"] for sample in row.vime.samples)
+        return f"{seconds_text(row.vime.seconds)} (worker gone ≤ {seconds_text(gone)})"
     return side_time(row.vime)
 
 
@@ -167,16 +184,18 @@ QUICK_NOTE = (
 METHOD_NOTES = """\
 How it is measured:
 - Every measurement runs in fresh child processes, all spawned by one small launcher process
-  (`benchmarks/launcher.py`, a `python -I -S` that imports nothing heavy). Peak RSS is the
-  child's own `ru_maxrss`, which the launcher reads with `wait4`: on Linux a child's high-water
-  mark starts from its parent's, so children spawned by the harness itself would carry the
-  harness's memory. The "harness" row proves it: `python -c pass` while the harness holds
-  {ballast} MB. The rows of heavy requests (info, the plot from the file, compute) count the
-  processes the backend forks (its workers): the backend's own peak (VmHWM, read before it
-  exits) plus each descendant's VmHWM, sampled every 10 ms until the backend exits; pages that
-  forked processes share count once per process, so the sum is an upper bound. The highest
-  peak of the runs is shown. Times are medians of the runs. vime, its baseline and the floor
-  alternate run by run.
+  (`benchmarks/launcher.py`, a `python -I -S` that imports nothing heavy). A Python child's
+  peak RSS is its own `ru_maxrss`, which the launcher reads with `wait4`: on Linux a child's
+  high-water mark starts from its parent's, so children spawned by the harness itself would
+  carry the harness's memory. The "harness" row proves it: `python -c pass` while the harness
+  holds {ballast} MB. A backend's peak is its own VmHWM, read before it exits (its `ru_maxrss`
+  would be the largest of its own and of the processes it reaped: its fork server). The rows
+  of heavy requests (info, plots from the file, compute, search, export, the worker rows) add
+  the processes the backend forks (the fork server and the workers): each descendant's VmHWM,
+  sampled every 10 ms until the backend exits; pages that forked processes share count once
+  per process, so the sum is an upper bound. The "at rest" row shows what a backend and its
+  idle fork server hold between requests. The highest peak of the runs is shown. Times are
+  medians of the runs. vime, its baseline and the floor alternate run by run.
 - Numbers taken while other processes load the machine (see the load average) are indicative:
   ratios of sides measured in the same run hold better than absolute times.
 - Every result is checked on the first run, and a wrong result is the row's error: a page's
@@ -214,6 +233,58 @@ How it is measured:
   reason, when the disk has less than 200 bytes a row free). "Flat" is measured: the time at
   the larger size at most 1.2x the time at 1M, and the peak RSS within 10 MB. Page values are
   checked against the rows regenerated from the writer's seeds.
+- Requests that run in worker processes (issues 12, 13, 15, 16): memory is the backend's
+  own peak plus its descendants' (the fork server and each worker), summed; targets are
+  judged on that sum, and the tree's peak PSS (from `/proc/<pid>/smaps_rollup`, the sum over
+  the tree at one sample, the highest sample) is shown beside it, since forked processes
+  share most pages. PSS is read every 0.5 s only (reading it more often slows the process
+  read), so it is a lower bound of the peak. Floors are rows of their own, shown for information.
+- Pages during a heavy request: pages at seeded random rows, one every {gap} ms, while a
+  whole-column plot, `info`, the 1% filter compute or the CSV export below runs; the median and
+  the slowest page are judged. The baseline is the same pages with nothing else running.
+  Every page's index and its `n0` column (the row number) are checked, and so is the heavy
+  request's result (the points plotted, the rows described or written, the rows the filter
+  kept, counted again from the table's seeded writer).
+- Cancel: once the request's worker process exists (a new child of the fork server), and
+  {cancel_after} ms later, `cancel {{id}}`; the time runs from writing it to reading the
+  request's error reply, which must be -32006. "Worker gone" is when that process had
+  exited. A request that ended before its cancel is sent again (a quick run's plot is short).
+- A job's start overhead: a plot of 10 rows from the middle of the table through a warm
+  backend (its fork server ready, the same plot done on the warm-up file), minus the same
+  plot handler run in one process that has the file open: the fork, the worker opening the
+  file, and the pipes. `info` and the whole-column plot through the worker are compared
+  with the same handler in one process (imports and the file's opening off the clock); the
+  replies must be the same text.
+- The 50% filter (`v0 > 0`) runs from `compute_start` to `compute_done` (the result file
+  written and renamed); pandas reads the table, queries it and writes the result with
+  `to_hdf` (table format). The row count and the result's first, middle and last pages are
+  checked against pandas'. The deep result page: that result, computed once into a results
+  folder of its own, is listed by a new backend, whose first page of it is untimed; the page
+  90% deep is timed and checked against pandas' query.
+- Export: the reference table of a tenth of the run's rows (1M in a full run; the scale
+  rows' table) to CSV, from request to reply (temp file, fsync, rename); pandas' `to_csv`
+  of the same rows already in memory (reading them is not timed).
+  The two files must be byte for byte the same (sha256).
+- Search: text `42.5` in `v2`, which is absent (`v2` is uniform in [-1, 1): no shown form has
+  two digits before the point), against the floor, a chunked PyTables read of `v2`'s field
+  in vime's search chunks; the query `v2 == <the exact value of row N/2>` must find row N/2,
+  against the same search for an absent value. The sort: `compute_start {{sort: v0}}`
+  without a limit against `read_hdf` + `sort_values`, checked as the filter is.
+- Plots from the file: the floors read the fields that hold the plotted columns with
+  PyTables `Table.read(start, stop, field=...)` in vime's plot chunks (250,000 rows); the six
+  float columns share the field `values_block_0`, `n1` is in `values_block_1`, and vime's
+  reader reads the same fields. Each picture must equal vime's engine drawing the columns
+  read whole into memory. The heatmap's plane is float32, side² = rows × 10 (10,000 x 10,000
+  at 10M rows), in chunks of 256 whole rows; its floor reads whole chunks, about 16 MB at a
+  time; the characters, the value range and every coloured cell must equal the engine's on
+  the whole plane in memory.
+- Scrolling in Vim: Vim 9 with the plugin in a pseudo-terminal of 40 x 140, on the reference
+  table; after `G` (or `:VimeGoto` to the middle row) and its rows, each key is typed with
+  `feedkeys(key, 'xt')`, the script waits until no move is pending (`b:vime.pending` empty:
+  the rows it needs have arrived and are placed), then `:redraw`; the key's time runs from
+  `feedkeys` to the end of the redraw. Each key must put the cursor on the next (or
+  previous) table row, shown by the line's index. From the middle the keys must cross a
+  load of rows; after `G` they need not (the buffer holds max(300, 4 screens) rows).
 - The editor rows start real Vim headless (`vim -Nu NONE -i NONE -es`; Neovim:
   `nvim --headless -u NONE`) with the plugin on the runtimepath, run `:edit` on the
   reference file, then `:VimeTable /data`, and poll the buffers (with `reltime()`) until the
@@ -244,6 +315,12 @@ def render(
     errors = error_lines(rows)
     if errors:
         lines += ["", "Errors in full:", *errors]
-    notes = METHOD_NOTES.format(query=query, flat=f"{flat:g}", ballast=BALLAST_MB)
+    notes = METHOD_NOTES.format(
+        query=query,
+        flat=f"{flat:g}",
+        ballast=BALLAST_MB,
+        gap=f"{PAGE_GAP_S * 1000:g}",
+        cancel_after=f"{CANCEL_AFTER_S * 1000:g}",
+    )
     lines += ["", notes]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from benchmarks.cases import Bench, Case
+from benchmarks.harness import Bench, Case
 from benchmarks.processes import BenchError, BenchSkipped, Sample
 
 
@@ -36,6 +36,18 @@ class Side:
         peaks = [s.rss_mb for s in self.samples if s.rss_mb is not None]
         return max(peaks) if peaks else None
 
+    @property
+    def pss_mb(self) -> float | None:
+        """The highest peak PSS of the runs, for the rows that sample it."""
+        peaks = [s.pss_mb for s in self.samples if s.pss_mb is not None]
+        return max(peaks) if peaks else None
+
+    @property
+    def worst(self) -> float | None:
+        """For the rows timing many answers in a run: the slowest answer of all runs."""
+        worst = [s.extra["worst"] for s in self.samples if "worst" in s.extra]
+        return max(worst) if worst else None
+
 
 @dataclass
 class RowResult:
@@ -51,7 +63,9 @@ class RowResult:
     @property
     def growth_mb(self) -> float | None:
         """For the random-pages rows: the largest RSS growth of the runs."""
-        growths = [s.extra["after"] - s.extra["before"] for s in self.vime.samples if s.extra]
+        growths = [
+            s.extra["after"] - s.extra["before"] for s in self.vime.samples if "after" in s.extra
+        ]
         return max(growths) if growths else None
 
 

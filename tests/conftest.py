@@ -39,6 +39,24 @@ def pytest_addoption(parser):
     )
 
 
+# Property tests try a share of their examples in the default run, where the suite must
+# stay fast, and all of them under --all (as CI runs it). Set in pytest_configure, before
+# the test modules (whose @settings read it) are imported.
+DEFAULT_RUN_SHARE = 0.25
+_full_run = False
+
+
+def pytest_configure(config):
+    global _full_run
+    _full_run = config.getoption("--all")
+
+
+def examples(count: int) -> int:
+    """Hypothesis max_examples for a property test: ``count`` under --all, else a share of
+    it (never under 20)."""
+    return count if _full_run else max(20, round(count * DEFAULT_RUN_SHARE))
+
+
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--all"):
         return
@@ -280,6 +298,71 @@ def rpc(tmp_path):
     )
     yield process
     process.stop()
+
+
+ID_BLOCK = 100_000
+
+
+class SharedBackend:
+    """One bin/vime-rpc that the read-only tests of a module share (``shared_rpc``).
+
+    Starting a backend that opens a file costs about a second of CPU (its fork
+    server imports numpy, pandas and PyTables), far more than most tests spend
+    of their own. A test gets the backend with no reply, notification or line
+    of an earlier test; it opens its own files, so the default file is its own.
+    A test that ends the backend gets it replaced for the next one. Tests that
+    need a fresh backend (config, results, `close` of every file, restarts,
+    jobs, signals) keep ``rpc``.
+    """
+
+    def __init__(self, folder: Path, env: dict | None = None):
+        self.folder = folder
+        self.env = env or {}
+        self.process: RpcProcess | None = None
+        self.started = 0
+
+    def for_a_test(self) -> RpcProcess:
+        process = self.process
+        if process is None or process.proc.poll() is not None:
+            if process is not None:
+                process.stop()
+            self.started += 1
+            process = self.process = RpcProcess(
+                env={
+                    "VIME_CONFIG": str(self.folder / "config.json"),
+                    "VIME_RESULTS": str(self.folder / "results"),
+                    **self.env,
+                },
+                stderr_path=self.folder / f"rpc-stderr-{self.started}.log",
+            )
+            return process  # RpcProcess lists itself among the test's processes
+        while not process.lines.empty():  # late notifications of the test before
+            process.lines.get_nowait()
+        process.notifications.clear()
+        process.replies.clear()
+        # The test's calls count from a fresh base, clear of the small ids that tests
+        # send themselves (send([7, {...}])) and of the ids of earlier tests.
+        process._next_id = (process._next_id // ID_BLOCK + 1) * ID_BLOCK
+        RpcProcess.started.append(process)
+        return process
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_backend(tmp_path_factory):
+    """A module may override this fixture to give its shared backend an environment."""
+    backend = SharedBackend(tmp_path_factory.mktemp("shared-backend"))
+    yield backend
+    backend.stop()
+
+
+@pytest.fixture
+def shared_rpc(shared_backend):
+    """The module's shared bin/vime-rpc (see SharedBackend), for a test that only reads."""
+    return shared_backend.for_a_test()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import examples
 from vime import compute, expressions
 from vime.compute import Plan, run_plan
 from vime.errors import BadExpression, FileMissing, InvalidParams, NoSuchColumn
@@ -231,7 +232,7 @@ def test_chunked_groupby_equals_pandas_on_the_whole_frame(frame, chunk_rows):
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     values=st.lists(
         st.one_of(st.none(), st.floats(-1e3, 1e3, allow_nan=False)), min_size=1, max_size=60

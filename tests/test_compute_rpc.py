@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import RpcProcess
+from tests.conftest import RpcProcess, SharedBackend
 from vime.errors import Busy, ExportFailed, NoSuchTable
 
 ROWS = 4000
@@ -25,9 +25,24 @@ def spawn(tmp_path, chunk_rows: int) -> RpcProcess:
     )
 
 
+@pytest.fixture(scope="module")
+def shared_backend(tmp_path_factory):
+    """The module's shared vime-rpc reads 100-row chunks (see chunked and busy)."""
+    backend = SharedBackend(tmp_path_factory.mktemp("shared-backend"), {"VIME_CHUNK_ROWS": "100"})
+    yield backend
+    backend.stop()
+
+
 @pytest.fixture
-def chunked(tmp_path, pandas_file):
-    """vime-rpc reading 100-row chunks, so the 1000-row /data takes 10 chunks."""
+def chunked(shared_rpc, pandas_file):
+    """vime-rpc reading 100-row chunks, so the 1000-row /data takes 10 chunks; shared by
+    the module's tests (each job ends within its test)."""
+    return shared_rpc.opened(pandas_file)
+
+
+@pytest.fixture
+def own_chunked(tmp_path, pandas_file):
+    """The same, started for one test: it looks at its results folder or its first job."""
     process = spawn(tmp_path, 100)
     process.opened(pandas_file)
     yield process
@@ -43,8 +58,14 @@ def rows_file(tmp_path):
 
 
 @pytest.fixture
-def busy(tmp_path, rows_file):
+def busy(shared_rpc, rows_file):
     """vime-rpc reading 100-row chunks of /rows: a job reads 40 chunks (see Gate)."""
+    return shared_rpc.opened(rows_file[0])
+
+
+@pytest.fixture
+def own_busy(tmp_path, rows_file):
+    """The same, started for one test that ends it."""
     process = spawn(tmp_path, 100)
     process.opened(rows_file[0])
     yield process
@@ -96,28 +117,30 @@ def test_progress_arrives_for_a_multi_chunk_job(chunked):
     assert (done["job"], done["rows"]) == (started["job"], 334)
 
 
-def test_result_lists_pages_and_drops(chunked, pandas_file, tmp_path):
-    done = run_job(chunked, source="/data", groupby="flag", agg={"v0": ["mean", "max"]}, name="g")
+def test_result_lists_pages_and_drops(own_chunked, pandas_file, tmp_path):
+    done = run_job(
+        own_chunked, source="/data", groupby="flag", agg={"v0": ["mean", "max"]}, name="g"
+    )
     name = "/__computed__/g"
     assert done["table"] == name and (done["rows"], done["cols"]) == (2, 3)
-    listed = {t["name"]: t for t in chunked.call("tables")["tables"]}
+    listed = {t["name"]: t for t in own_chunked.call("tables")["tables"]}
     assert listed[name]["kind"] == "computed" and listed[name]["rows"] == 2
     assert listed[name]["source"] == {"path": str(pandas_file), "table": "/data"}
     assert listed[name]["stale"] is False
-    page = chunked.call("table", name=name)
+    page = own_chunked.call("table", name=name)
     assert page["columns"] == ["flag", "v0_mean", "v0_max"]
     frame = read_frame(pandas_file)
     assert f"{frame.v0[frame.flag].max():.6g}" in page["content"]
-    info = chunked.call("info", name=name)
+    info = own_chunked.call("info", name=name)
     assert info["ok"] and "groupby: " in info["content"] and "rows_in: 1000" in info["content"]
     files = list((tmp_path / "results").glob("*.h5"))
     assert len(files) == 1
-    dropped = chunked.call("drop", name=name)
+    dropped = own_chunked.call("drop", name=name)
     assert dropped["dropped"] == name and dropped["tables"] == []
     assert not files[0].exists()
-    missing = chunked.call("drop", name=name)
+    missing = own_chunked.call("drop", name=name)
     assert missing["code"] == NoSuchTable.code and "'/__computed__/g'" in missing["error"]
-    assert name not in {t["name"] for t in chunked.call("tables")["tables"]}
+    assert name not in {t["name"] for t in own_chunked.call("tables")["tables"]}
 
 
 def test_groupby_result_equals_pandas(chunked, pandas_file, tmp_path):
@@ -131,20 +154,16 @@ def test_groupby_result_equals_pandas(chunked, pandas_file, tmp_path):
     pd.testing.assert_frame_equal(back, expected)
 
 
-def test_h5py_dataset_columns_are_quoted_with_backticks(tmp_path):
+def test_h5py_dataset_columns_are_quoted_with_backticks(shared_rpc, tmp_path):
     import h5py
 
     matrix = np.random.default_rng(3).normal(size=(450, 3))
     path = tmp_path / "matrix.h5"
     with h5py.File(path, "w") as handle:
         handle.create_dataset("m", data=matrix, chunks=(64, 3))
-    process = spawn(tmp_path, 100)
-    try:
-        process.opened(path)
-        done = run_job(process, source="/m", query="`0` > 0", agg={"1": ["sum", "max"]})
-        back = exported(process, done["table"], tmp_path / "agg.csv")
-    finally:
-        process.stop()
+    shared_rpc.opened(path)
+    done = run_job(shared_rpc, source="/m", query="`0` > 0", agg={"1": ["sum", "max"]})
+    back = exported(shared_rpc, done["table"], tmp_path / "agg.csv")
     kept = matrix[matrix[:, 0] > 0, 1]
     assert back["1_sum"][0] == pytest.approx(kept.sum())
     assert back["1_max"][0] == pytest.approx(kept.max())
@@ -195,14 +214,14 @@ def test_injection_is_refused(chunked, tmp_path, params):
     assert chunked.call("ping")["ok"]
 
 
-def test_bad_params_are_refused_at_start(chunked):
-    reply = chunked.call("compute_start", source="/data", agg={"v0": "average"})
+def test_bad_params_are_refused_at_start(own_chunked):
+    reply = own_chunked.call("compute_start", source="/data", agg={"v0": "average"})
     assert reply["ok"] is False and "'average'" in reply["error"]
-    reply = chunked.call("compute_start", source="/nope")
+    reply = own_chunked.call("compute_start", source="/nope")
     assert reply["code"] == NoSuchTable.code
-    reply = chunked.call("compute_start", source="/data", name=" ")
+    reply = own_chunked.call("compute_start", source="/data", name=" ")
     assert reply["ok"] is False and "'name'" in reply["error"]
-    assert chunked.call("compute_status")["status"] == "idle"
+    assert own_chunked.call("compute_status")["status"] == "idle"
 
 
 def test_notifications_follow_the_starting_envelope(chunked):
@@ -321,13 +340,13 @@ def test_pages_read_during_a_job_are_correct(busy, rows_file, gate):
     assert (done["job"], done["rows"], done["cols"]) == (job, ROWS, 3)
 
 
-def test_eof_during_a_job_exits_without_waiting_for_it(busy, gate, tmp_path):
+def test_eof_during_a_job_exits_without_waiting_for_it(own_busy, gate, tmp_path):
     """The gate stays shut: the job can never end, so exiting proves nothing waits for it."""
     before = sorted(p.name for p in tmp_path.iterdir())
-    start_gated(busy, gate, assign={"y": "x * 2"})
-    busy.wait_notification("compute_progress")
-    busy.close_stdin()
-    assert busy.wait(timeout=60) == 0
+    start_gated(own_busy, gate, assign={"y": "x * 2"})
+    own_busy.wait_notification("compute_progress")
+    own_busy.close_stdin()
+    assert own_busy.wait(timeout=60) == 0
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "results") == before
     assert list((tmp_path / "results").iterdir()) == []
 

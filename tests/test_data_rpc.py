@@ -24,8 +24,8 @@ def lines_of(content: str) -> list[str]:
 
 
 # -- open / tables -------------------------------------------------------------------
-def test_open_lists_tables_with_their_fields(rpc, pandas_file):
-    result = rpc.call("open", path=str(pandas_file))
+def test_open_lists_tables_with_their_fields(shared_rpc, pandas_file):
+    result = shared_rpc.call("open", path=str(pandas_file))
     assert result["ok"] is True
     assert result["path"] == str(pandas_file)
     by_name = {t["name"]: t for t in result["tables"]}
@@ -40,23 +40,23 @@ def test_open_lists_tables_with_their_fields(rpc, pandas_file):
         "attrs": {"pandas_type": "frame_table", "table_type": "appendable_frame"},
     }
     assert by_name["/group/fixed"]["kind"] == "pandas-fixed"
-    assert rpc.call("tables")["tables"] == result["tables"]
+    assert shared_rpc.call("tables")["tables"] == result["tables"]
 
 
-def test_open_accepts_the_seeds_file_param(rpc, pandas_file):
-    result = rpc.call("open", file=str(pandas_file))
+def test_open_accepts_the_seeds_file_param(shared_rpc, pandas_file):
+    result = shared_rpc.call("open", file=str(pandas_file))
     assert result["ok"] is True and len(result["tables"]) == 2
 
 
-def test_open_without_a_path_fails(rpc):
-    result = rpc.call("open")
+def test_open_without_a_path_fails(shared_rpc):
+    result = shared_rpc.call("open")
     assert result["ok"] is False and "path" in result["error"]
 
 
 # -- table -----------------------------------------------------------------------------
-def test_table_page_has_header_blank_line_and_indexed_rows(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    result = rpc.call("table", name="/data", start=10, count=3)
+def test_table_page_has_header_blank_line_and_indexed_rows(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("table", name="/data", start=10, count=3)
     assert result["ok"] is True
     assert (result["name"], result["shape"], result["start"], result["stop"]) == (
         "/data",
@@ -78,43 +78,43 @@ def test_table_page_has_header_blank_line_and_indexed_rows(rpc, pandas_file):
         assert float(cells[1]) == pytest.approx(row["v0"], rel=1e-5)
 
 
-def test_default_page_is_a_hundred_rows(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    result = rpc.call("table", name="/data")
+def test_default_page_is_a_hundred_rows(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("table", name="/data")
     assert (result["start"], result["stop"]) == (0, 100)
     rows = [line.split() for line in lines_of(result["content"])[3:]]
     assert [(row[0], row[-1]) for row in rows] == [(str(i), f"row{i}") for i in range(100)]
 
 
-def test_head_keeps_its_old_meaning(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    head = rpc.call("table", name="/data", head=5, start=50)
+def test_head_keeps_its_old_meaning(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    head = shared_rpc.call("table", name="/data", head=5, start=50)
     assert head["stop"] == 5
     assert [line.split()[0] for line in lines_of(head["content"])[3:]] == ["0", "1", "2", "3", "4"]
-    everything = rpc.call("table", name="/group/fixed", head=0)
+    everything = shared_rpc.call("table", name="/group/fixed", head=0)
     assert (everything["start"], everything["stop"]) == (0, 100)
     last = lines_of(everything["content"])[-1].split()
     assert (last[0], last[-1]) == ("99", "row99")
 
 
-def test_start_past_the_end_is_an_empty_page_with_the_real_shape(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    result = rpc.call("table", name="/data", start=5000, count=10)
+def test_start_past_the_end_is_an_empty_page_with_the_real_shape(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("table", name="/data", start=5000, count=10)
     assert result["ok"] is True
     assert (result["shape"], result["start"], result["stop"]) == ([1000, 5], 1000, 1000)
     assert lines_of(result["content"])[0].endswith("no rows from 1,000")
 
 
-def test_last_partial_page(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    result = rpc.call("table", name="/data", start=995, count=100)
+def test_last_partial_page(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("table", name="/data", start=995, count=100)
     assert (result["start"], result["stop"]) == (995, 1000)
     assert lines_of(result["content"])[-1].split()[0] == "999"
 
 
-def test_fast_page_is_numpy_text(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    result = rpc.call("table", name="/group/fixed", start=0, count=2, fast=True)
+def test_fast_page_is_numpy_text(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("table", name="/group/fixed", start=0, count=2, fast=True)
     assert result["ok"] is True
     lines = lines_of(result["content"])
     assert lines[0] == "/group/fixed  [100 rows x 5 cols]  rows 0–1"
@@ -125,9 +125,9 @@ def test_fast_page_is_numpy_text(rpc, pandas_file):
     ]
 
 
-def test_columns_param_selects_and_orders(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    result = rpc.call("table", name="/data", count=2, columns=["label", "n"])
+def test_columns_param_selects_and_orders(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("table", name="/data", count=2, columns=["label", "n"])
     assert result["columns"] == ["label", "n"]
     assert lines_of(result["content"])[3].split() == ["0", "row0", "0"]
 
@@ -142,28 +142,28 @@ def test_columns_param_selects_and_orders(rpc, pandas_file):
         ({"name": "/data", "plane": [1]}, "plane needs 0 indices"),
     ],
 )
-def test_bad_table_requests_name_the_file_and_reason(rpc, pandas_file, params, fragment):
-    rpc.opened(pandas_file)
-    result = rpc.call("table", **params)
+def test_bad_table_requests_name_the_file_and_reason(shared_rpc, pandas_file, params, fragment):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("table", **params)
     assert result["ok"] is False
     assert str(pandas_file) in result["error"] and fragment in result["error"]
-    assert rpc.call("table", name="/data", count=1)["ok"] is True  # still usable
+    assert shared_rpc.call("table", name="/data", count=1)["ok"] is True  # still usable
 
 
-def test_n_d_dataset_pages_planes(rpc, tmp_path):
+def test_n_d_dataset_pages_planes(shared_rpc, tmp_path):
     path = fx.generic_file(tmp_path)
-    rpc.opened(path)
-    result = rpc.call("table", name="/cube", plane=[1, 2], count=2)
+    shared_rpc.opened(path)
+    result = shared_rpc.call("table", name="/cube", plane=[1, 2], count=2)
     assert result["plane"] == [1, 2] and result["full_shape"] == [2, 3, 4, 5]
     assert result["shape"] == [4, 5]
     first = np.arange(120).reshape(2, 3, 4, 5)[1, 2, 0]
     assert lines_of(result["content"])[3].split() == ["0", *map(str, first)]
     assert "plane [1, 2]" in lines_of(result["content"])[0]
-    bad = rpc.call("table", name="/cube", plane=[5, 0])
+    bad = shared_rpc.call("table", name="/cube", plane=[5, 0])
     assert bad["ok"] is False and "plane index 5 on axis 0" in bad["error"]
 
 
-def test_every_generic_table_pages_or_says_why(rpc, tmp_path):
+def test_every_generic_table_pages_or_says_why(shared_rpc, tmp_path):
     """Each table of each non-pandas fixture gives a page; only the unreadable ones fail."""
     links, _ = fx.linked_file(tmp_path)
     paths = [
@@ -176,8 +176,8 @@ def test_every_generic_table_pages_or_says_why(rpc, tmp_path):
     ]
     failures = {}
     for path in paths:
-        for entry in rpc.call("open", path=str(path))["tables"]:
-            result = rpc.call("table", name=entry["name"], count=5)
+        for entry in shared_rpc.call("open", path=str(path))["tables"]:
+            result = shared_rpc.call("table", name=entry["name"], count=5)
             if not result["ok"]:
                 failures[(path.name, entry["name"])] = result["error"]
             else:
@@ -191,9 +191,9 @@ def test_every_generic_table_pages_or_says_why(rpc, tmp_path):
 
 
 # -- info -------------------------------------------------------------------------------
-def test_info_describes_a_table(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    result = rpc.call("info", name="/data")
+def test_info_describes_a_table(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("info", name="/data")
     assert result["ok"] is True
     assert result["shape"] == [1000, 5]
     assert result["columns"][4] == {"name": "label", "dtype": "str"}
@@ -211,9 +211,9 @@ def test_info_describes_a_table(rpc, pandas_file):
     )
 
 
-def test_info_of_an_unknown_table_fails(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    result = rpc.call("info", name="/nope")
+def test_info_of_an_unknown_table_fails(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("info", name="/nope")
     assert result["ok"] is False and "/nope" in result["error"]
 
 
@@ -247,9 +247,9 @@ def test_saved_order_survives_a_restart(tmp_path, pandas_file):
         second.stop()
 
 
-def test_columns_with_an_unknown_name_fails(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    result = rpc.call("columns", name="/data", order=["nope"])
+def test_columns_with_an_unknown_name_fails(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("columns", name="/data", order=["nope"])
     assert result["ok"] is False and "no column 'nope'" in result["error"]
 
 
@@ -292,8 +292,8 @@ def unreadable_path(tmp_path):
     return str(path)
 
 
-def test_bad_input_fails_clearly_and_the_process_stays_up(rpc, pandas_file, tmp_path):
-    rpc.opened(pandas_file)
+def test_bad_input_fails_clearly_and_the_process_stays_up(shared_rpc, pandas_file, tmp_path):
+    shared_rpc.opened(pandas_file)
     bad = fx.bad_files(tmp_path)
     cases = {
         str(bad["empty"]): "empty file",
@@ -305,11 +305,11 @@ def test_bad_input_fails_clearly_and_the_process_stays_up(rpc, pandas_file, tmp_
         unreadable_path(tmp_path): "permission denied",
     }
     for path, reason in cases.items():
-        result = rpc.call("open", path=path)
+        result = shared_rpc.call("open", path=path)
         assert result["ok"] is False, path
         assert path in result["error"] and reason in result["error"], result["error"]
-    assert rpc.call("table", name="/data", count=2)["ok"] is True
-    assert rpc.call("ping")["ok"] is True
+    assert shared_rpc.call("table", name="/data", count=2)["ok"] is True
+    assert shared_rpc.call("ping")["ok"] is True
 
 
 def file_digests(directory) -> dict:
@@ -423,9 +423,9 @@ def test_tables_without_a_file_says_so():
 
 
 # -- the column window ----------------------------------------------------------------
-def test_table_pages_columns_with_col_start_and_col_count(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    result = rpc.call("table", name="/data", count=2, col_start=1, col_count=2)
+def test_table_pages_columns_with_col_start_and_col_count(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("table", name="/data", count=2, col_start=1, col_count=2)
     assert result["ok"], result
     assert result["columns"] == ["v1", "n"] and result["dtypes"] == ["float64", "int64"]
     assert (result["col_start"], result["col_stop"], result["shape"]) == (1, 3, [1000, 5])
@@ -433,31 +433,31 @@ def test_table_pages_columns_with_col_start_and_col_count(rpc, pandas_file):
     assert header == ["v1", "n"]
 
 
-def test_column_window_defaults_and_clamps(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    whole = rpc.call("table", name="/data", count=1)
+def test_column_window_defaults_and_clamps(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    whole = shared_rpc.call("table", name="/data", count=1)
     assert (whole["col_start"], whole["col_stop"]) == (0, 5)
-    past = rpc.call("table", name="/data", count=1, col_start=9)
+    past = shared_rpc.call("table", name="/data", count=1, col_start=9)
     assert (past["col_start"], past["col_stop"], past["columns"]) == (5, 5, [])
-    bad = rpc.call("table", name="/data", col_count=0)
+    bad = shared_rpc.call("table", name="/data", col_count=0)
     assert bad["ok"] is False and bad["code"] == -32602 and "col_count" in bad["error"]
 
 
 # -- issue 12: the smaller data-layer bugs --------------------------------------------------
-def test_info_of_h5py_string_columns_describes_the_numeric_ones(rpc, tmp_path):
+def test_info_of_h5py_string_columns_describes_the_numeric_ones(shared_rpc, tmp_path):
     """numpy 2 raises ValueError (not TypeError) for 'str (ascii, fixed 8)'."""
     from vime.demo import write_demo
 
     demo = write_demo(tmp_path / "demo.h5", rows=2000)
-    rpc.opened(demo)
-    events = rpc.call("info", name="/detector/events")
+    shared_rpc.opened(demo)
+    events = shared_rpc.call("info", name="/detector/events")
     assert events["ok"], events
     assert {"name": "detector", "dtype": "str (ascii, fixed 8)"} in events["columns"]
     summary = lines_of(events["content"].split("describe")[1])
     id_line = next(line for line in summary if line.split()[:1] == ["id"])
     assert id_line.split()[1:3] == ["20000", "9999.5"]
     assert [line.split()[0] for line in summary[2:]] == ["id", "energy", "position.x", "position.y"]
-    strings = rpc.opened(fx.generic_file(tmp_path)).call("info", name="/strings/vlen_utf8")
+    strings = shared_rpc.opened(fx.generic_file(tmp_path)).call("info", name="/strings/vlen_utf8")
     assert strings["ok"], strings
     assert strings["columns"] == [{"name": "vlen_utf8", "dtype": "str (utf-8, vlen)"}]
     assert "(no numeric columns)" in strings["content"]
@@ -491,7 +491,7 @@ def test_non_utf8_names_are_listed_readably_and_open_by_that_name(tmp_path):
             process.stop()
 
 
-def test_listings_cap_long_attributes_and_info_shows_more(rpc, tmp_path):
+def test_listings_cap_long_attributes_and_info_shows_more(shared_rpc, tmp_path):
     path = tmp_path / "chatty.h5"
     long_text = "x" * 20_000
     with h5py.File(path, "w") as f:
@@ -501,7 +501,7 @@ def test_listings_cap_long_attributes_and_info_shows_more(rpc, tmp_path):
         many = f["d000"]
         for i in range(100):
             many.attrs[f"a{i:02d}"] = np.bytes_(b"y" * 300)
-    opened = rpc.call("open", path=str(path))
+    opened = shared_rpc.call("open", path=str(path))
     assert opened["ok"], opened
     assert len(json.dumps(opened)) < 300_000  # 10 MB before
     assert opened["attrs"]["notes"] == "x" * 200 + "… (20,000 characters)"
@@ -510,14 +510,14 @@ def test_listings_cap_long_attributes_and_info_shows_more(rpc, tmp_path):
     assert list(first) == [f"a{i:02d}" for i in range(64)] + ["…"]
     assert first["…"] == "37 more attributes (info shows more)"
     assert first["a00"] == "y" * 200 + "… (300 characters)"
-    assert rpc.call("tables")["tables"] == opened["tables"]
-    info = rpc.call("info", name="/d001")
+    assert shared_rpc.call("tables")["tables"] == opened["tables"]
+    info = shared_rpc.call("info", name="/d001")
     assert info["attrs"]["history"] == "x" * 4000 + "… (20,000 characters)"
     assert "history: " + "x" * 4000 + "… (20,000 characters)" in info["content"]
-    assert len(rpc.call("info", name="/d000")["attrs"]) == 101
+    assert len(shared_rpc.call("info", name="/d000")["attrs"]) == 101
 
 
-def test_control_characters_in_cells_keep_one_line_per_row(rpc, tmp_path):
+def test_control_characters_in_cells_keep_one_line_per_row(shared_rpc, tmp_path):
     path = tmp_path / "multiline.h5"
     frame = pd.DataFrame(
         {"text": ["one\ntwo", "tab\there", "bell\x07\r\n", "plain"], "n": [1, 2, 3, 4]},
@@ -526,8 +526,8 @@ def test_control_characters_in_cells_keep_one_line_per_row(rpc, tmp_path):
     frame.to_hdf(path, key="notes", format="fixed")
     with h5py.File(path, "a") as f:
         f.create_dataset("lines", data=["first\nsecond", "ok"], dtype=h5py.string_dtype())
-    rpc.opened(path)
-    page = rpc.call("table", name="/notes")
+    shared_rpc.opened(path)
+    page = shared_rpc.call("table", name="/notes")
     lines = lines_of(page["content"])
     assert len(lines) == 3 + 4
     assert [line.split() for line in lines[3:]] == [
@@ -536,7 +536,7 @@ def test_control_characters_in_cells_keep_one_line_per_row(rpc, tmp_path):
         ["d", "bell\\x07\\r\\n", "3"],
         ["e", "plain", "4"],
     ]
-    strings = lines_of(rpc.call("table", name="/lines")["content"])
+    strings = lines_of(shared_rpc.call("table", name="/lines")["content"])
     assert [line.split() for line in strings[3:]] == [["0", "first\\nsecond"], ["1", "ok"]]
 
 
@@ -564,21 +564,21 @@ def test_ping_finds_packages_installed_with_egg_info(tmp_path):
     }
 
 
-def test_a_failed_open_keeps_the_files_open_before(rpc, tmp_path):
+def test_a_failed_open_keeps_the_files_open_before(shared_rpc, tmp_path):
     path = fx.generic_file(tmp_path)
-    names = [t["name"] for t in rpc.call("open", path=str(path))["tables"]]
-    missing = rpc.call("open", path=str(tmp_path / "missing.h5"))
+    names = [t["name"] for t in shared_rpc.call("open", path=str(path))["tables"]]
+    missing = shared_rpc.call("open", path=str(tmp_path / "missing.h5"))
     assert missing["ok"] is False and missing["code"] == -32001
-    assert rpc.call("tables")["path"] == str(path)
+    assert shared_rpc.call("tables")["path"] == str(path)
     text = tmp_path / "notes.txt"
     text.write_text("not hdf5\n")
     os.replace(text, path)  # the same path, now not HDF5: its reopen fails
-    again = rpc.call("open", path=str(path))
+    again = shared_rpc.call("open", path=str(path))
     assert again["ok"] is False and again["code"] == -32002 and "a text file" in again["error"]
-    listed = rpc.call("tables")
+    listed = shared_rpc.call("tables")
     assert listed["ok"] and listed["path"] == str(path)
     assert [t["name"] for t in listed["tables"]] == names
-    page = rpc.call("table", name="/matrix", count=2)
+    page = shared_rpc.call("table", name="/matrix", count=2)
     assert page["ok"], page
     assert lines_of(page["content"])[4].split() == ["1", "4", "5", "6", "7"]
 

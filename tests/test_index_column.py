@@ -36,28 +36,28 @@ def page_rows(result: dict) -> list[list[str]]:
     return [line.split() for line in result["content"].splitlines()[3:]]
 
 
-def test_a_page_takes_the_index_by_its_name_and_as_index(rpc, indexed_file):
-    rpc.opened(indexed_file)
+def test_a_page_takes_the_index_by_its_name_and_as_index(shared_rpc, indexed_file):
+    shared_rpc.opened(indexed_file)
     for key in ("/log", "/fixed"):
         for name in ("time", "index"):
-            page = rpc.call("table", name=key, columns=[name, "temperature"], count=2)
+            page = shared_rpc.call("table", name=key, columns=[name, "temperature"], count=2)
             assert page["ok"], page
             assert page["columns"] == ["temperature"] and page["shape"] == [ROWS, 2]
             assert page["content"].splitlines()[2].split() == ["time", "temperature"]
             assert page_rows(page)[1] == ["2024-01-01", "01:00:00", "10.2128"]
 
 
-def test_an_unknown_column_says_how_the_index_is_named(rpc, indexed_file):
-    rpc.opened(indexed_file)
-    result = rpc.call("table", name="/log", columns=["tme"])
+def test_an_unknown_column_says_how_the_index_is_named(shared_rpc, indexed_file):
+    shared_rpc.opened(indexed_file)
+    result = shared_rpc.call("table", name="/log", columns=["tme"])
     assert result["ok"] is False and result["code"] == -32004
     assert "no column 'tme'" in result["error"]
     assert "the index is 'time' (or 'index')" in result["error"]
 
 
-def test_query_and_assign_name_the_index(rpc, indexed_file):
-    rpc.opened(indexed_file)
-    started = rpc.call(
+def test_query_and_assign_name_the_index(shared_rpc, indexed_file):
+    shared_rpc.opened(indexed_file)
+    started = shared_rpc.call(
         "compute_start",
         source="/log",
         query="time >= '2024-01-02 20:00' and index < '2024-01-02 22:00'",
@@ -65,17 +65,17 @@ def test_query_and_assign_name_the_index(rpc, indexed_file):
         name="late",
     )
     assert started["ok"], started
-    done = rpc.wait_notification("compute_done")
+    done = shared_rpc.wait_notification("compute_done")
     assert done["rows"] == 2, done
-    page = rpc.call("table", name=done["table"])
+    page = shared_rpc.call("table", name=done["table"])
     expected = sensor_log().loc["2024-01-02 20:00":"2024-01-02 21:00"]
     assert [row[:2] for row in page_rows(page)] == [
         str(t).split() for t in expected.index
     ]  # fmt: skip
     assert [row[-1] for row in page_rows(page)] == ["True", "True"]
-    refused = rpc.call("compute_start", source="/log", query="tim > 3")
+    refused = shared_rpc.call("compute_start", source="/log", query="tim > 3")
     assert refused["ok"] is True
-    error = rpc.wait_notification("compute_error")
+    error = shared_rpc.wait_notification("compute_error")
     assert "no column 'tim'" in error["error"] and "index: index, time" in error["error"]
 
 
@@ -88,10 +88,10 @@ def test_the_checker_accepts_index_names_without_reading_them():
         expressions.check("time > 3", ["v0"], "query")
 
 
-def test_info_lists_the_index_with_its_dtype_and_range(rpc, indexed_file):
-    rpc.opened(indexed_file)
+def test_info_lists_the_index_with_its_dtype_and_range(shared_rpc, indexed_file):
+    shared_rpc.opened(indexed_file)
     frame = sensor_log()
-    info = rpc.call("info", name="/log")
+    info = shared_rpc.call("info", name="/log")
     assert info["ok"], info
     dtype = str(pd.read_hdf(indexed_file, "log").index.dtype)
     assert info["index"] == [
@@ -113,23 +113,23 @@ def test_info_lists_the_index_with_its_dtype_and_range(rpc, indexed_file):
         "2024-01-02",
         "23:00:00",
     ]
-    multi = rpc.call("info", name="/multi")
+    multi = shared_rpc.call("info", name="/multi")
     assert [(level["name"], level["first"], level["last"]) for level in multi["index"]] == [
         ("letter", "a", "c"),
         ("number", "0", "3"),
     ]
-    raw = rpc.call("info", name="/multi/table")  # the store's own dataset, read with h5py
+    raw = shared_rpc.call("info", name="/multi/table")  # the store's own dataset, read with h5py
     assert raw["ok"] and raw["index"] == [
         {"name": "index", "dtype": "int64", "first": "0", "last": "11"}
     ]
 
 
-def test_plot_takes_the_index_as_x_or_y(rpc, indexed_file):
-    rpc.opened(indexed_file)
-    by_time = rpc.call("plot", name="/log", x="time", y="temperature", width=40, height=10)
+def test_plot_takes_the_index_as_x_or_y(shared_rpc, indexed_file):
+    shared_rpc.opened(indexed_file)
+    by_time = shared_rpc.call("plot", name="/log", x="time", y="temperature", width=40, height=10)
     assert by_time["ok"], by_time
     assert (by_time["x"], by_time["y"], by_time["points"]) == ("time", "temperature", ROWS)
-    by_level = rpc.call("plot", name="/multi", x="number", y="value", type="scatter")
+    by_level = shared_rpc.call("plot", name="/multi", x="number", y="value", type="scatter")
     assert by_level["ok"] and by_level["points"] == 12
 
 

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import run_python
+from tests.conftest import examples, run_python
 from vime.errors import NoSuchColumn
 from vime.loaders import open_source
 from vime.loaders.pandas_h5 import store_layout
@@ -195,7 +195,7 @@ def assert_same(ours, theirs) -> None:
 
 # -- the property ---------------------------------------------------------------------------
 @settings(
-    max_examples=250,
+    max_examples=examples(250),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -218,7 +218,7 @@ def test_pages_equal_hdfstore_select(spec, ranges):
                 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=stores(), start=st.integers(0, 40), count=st.integers(0, 10), data=st.data())
 def test_table_pages_arrays_and_chunks_agree_with_pandas(spec, start, count, data):
     """Through the Table: a page of some columns, their arrays and their chunks."""

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import examples
 from vime.axes import Axis, format_numbers
 from vime.errors import InvalidParams, PlotFailed
 from vime.plot import (
@@ -57,7 +58,7 @@ def test_line_golden_diagonal_and_vertical():
     assert canvas.render() == ["⢸", "⢸"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.integers(-40, 40), min_size=4, max_size=4))
 def test_lines_are_bresenham(ends):
     """One pixel per step along the longer axis, within half a pixel of the ideal line."""
@@ -199,7 +200,7 @@ any_float = st.floats(allow_nan=True, allow_infinity=True)
 sizes = st.tuples(st.integers(10, 90), st.integers(4, 16))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.lists(st.tuples(any_float, any_float), min_size=1, max_size=40), st.integers(1, 80))
 def test_every_finite_point_lands_inside_the_canvas(pairs, pixels):
     x, y = np.array(pairs).T
@@ -218,7 +219,7 @@ def test_every_finite_point_lands_inside_the_canvas(pairs, pixels):
         assert canvas.pixels[y_axis.pixels - 1 - py, px].all()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.lists(any_float, min_size=1, max_size=30),
     st.sampled_from(["line", "scatter", "hist"]),
@@ -246,7 +247,7 @@ def _labels_with_marks(lines: list[str]):
     return marks, words
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(finite, finite, finite, finite, sizes)
 def test_tick_labels_are_monotone_and_fit_the_width(x0, x1, y0, y1, size):
     width, height = size
@@ -336,7 +337,7 @@ points = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(points, st.lists(st.integers(1, 20), min_size=1, max_size=8), st.booleans())
 def test_line_reduction_equals_drawing_every_point(pairs, cuts, sort_x):
     pairs = sorted(pairs, key=lambda p: p[0]) if sort_x else pairs
@@ -353,7 +354,7 @@ def test_line_reduction_equals_drawing_every_point(pairs, cuts, sort_x):
     assert reduced.render() == reference.render()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(st.tuples(any_float, any_float), min_size=1, max_size=80),
     st.integers(1, 30),
@@ -402,7 +403,7 @@ def _canvas_of(lines: list[str]) -> tuple[int, list[str]]:
     return gutter, [line[gutter + 1 :] for line in lines[1:-2]]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.integers(1, 200),
     st.integers(0, 2**32 - 1),
@@ -461,7 +462,7 @@ def test_one_pass_line_equals_drawing_every_point(rows, seed, holes, order, size
     assert one.passes == expected_passes
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.floats(-1e300, 1e300),
     st.floats(-1e300, 1e300),

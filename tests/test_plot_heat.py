@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import examples
 from vime.axes import Axis
 from vime.colormap import LEVELS, VIRIDIS_STOPS, palette, srgb_to_oklab, viridis, xterm_colours
 from vime.errors import InvalidParams, PlotFailed
@@ -183,7 +184,7 @@ def reference_cells(matrix: np.ndarray, row_groups: Axis, col_groups: Axis, redu
     return out
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.integers(1, 40),
     st.integers(1, 40),

@@ -153,8 +153,8 @@ def test_bad_requests(walk, params, error, message):
 
 
 @pytest.fixture
-def opened(rpc, pandas_file):
-    return rpc.opened(pandas_file)
+def opened(shared_rpc, pandas_file):
+    return shared_rpc.opened(pandas_file)
 
 
 def test_plot_a_column_against_row_numbers(opened):
@@ -251,8 +251,8 @@ def odd_file(tmp_path):
 
 
 @pytest.fixture
-def odd(rpc, odd_file):
-    return rpc.opened(odd_file)
+def odd(shared_rpc, odd_file):
+    return shared_rpc.opened(odd_file)
 
 
 def test_nan_and_inf_pairs_are_dropped_and_counted(odd):
@@ -365,18 +365,18 @@ def timed_file(tmp_path):
     return path
 
 
-def test_the_index_is_an_x_axis_with_calendar_ticks(rpc, timed_file):
-    rpc.opened(timed_file)
-    result = rpc.call("plot", name="/hourly", x="index", y="level", width=72, height=HEIGHT)
+def test_the_index_is_an_x_axis_with_calendar_ticks(shared_rpc, timed_file):
+    shared_rpc.opened(timed_file)
+    result = shared_rpc.call("plot", name="/hourly", x="index", y="level", width=72, height=HEIGHT)
     assert result["ok"], result
     assert result["x"] == "index" and result["content"].startswith("Plot: level vs index")
     assert x_labels(result) == ["2024-03-01", "2024-03-02", "2024-03-03"]  # days at midnight
-    result = rpc.call("plot", name="/hourly", x="index", y="level", width=150, height=HEIGHT)
+    result = shared_rpc.call("plot", name="/hourly", x="index", y="level", width=150, height=HEIGHT)
     labels = " ".join(x_labels(result))
     assert labels == (
         "2024-03-01 00:00 12:00 2024-03-02 00:00 12:00 2024-03-03 00:00 12:00"
     )  # the date where it changes
-    result = rpc.call("plot", name="/daily", x="index", y="level", width=72, height=HEIGHT)
+    result = shared_rpc.call("plot", name="/daily", x="index", y="level", width=72, height=HEIGHT)
     labels = canvas_of(result)[-1].split()[:-1]
     assert labels and all(re.fullmatch(r"\d{4}-(01|04|07|10)", label) for label in labels)
 
@@ -404,15 +404,15 @@ def cube_file(tmp_path):
     return path
 
 
-def test_a_plane_of_a_cube_plots_its_columns(rpc, cube_file):
-    rpc.opened(cube_file)
-    result = rpc.call("plot", name="/cube", y="2", plane=[1], width=WIDTH, height=HEIGHT)
+def test_a_plane_of_a_cube_plots_its_columns(shared_rpc, cube_file):
+    shared_rpc.opened(cube_file)
+    result = shared_rpc.call("plot", name="/cube", y="2", plane=[1], width=WIDTH, height=HEIGHT)
     assert result["ok"], result
     assert result["content"].startswith("Plot: 2 vs row  (/cube plane [1])")
     assert result["points"] == 4  # cube[1, :, 2] = 22, 27, 32, 37
     labels = [float(label) for label in y_labels(result)]
     assert min(labels) >= 22 and max(labels) <= 37
-    result = rpc.call("plot", name="/cube", y="2", plane=[7])
+    result = shared_rpc.call("plot", name="/cube", y="2", plane=[7])
     assert result["ok"] is False and result["code"] == -32602 and "plane" in result["error"]
 
 
@@ -436,8 +436,8 @@ def heat_file(tmp_path):
 
 
 @pytest.fixture
-def heat(rpc, heat_file):
-    return rpc.opened(heat_file)
+def heat(shared_rpc, heat_file):
+    return shared_rpc.opened(heat_file)
 
 
 HALVES = {"▀", "▄"}

@@ -10,13 +10,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.test_worker import reply_to, send, stuck, stuck_file, stuck_worker  # noqa: F401
+from tests.conftest import examples
+from tests.test_worker import (  # noqa: F401 (fixtures)
+    reply_to,
+    send,
+    stuck_file,
+    stuck_shared,
+    stuck_worker,
+)
 from vime import search
 from vime.errors import BadExpression, Cancelled, InvalidParams, NoSuchColumn
 
 
 # -- the number filter never misses -------------------------------------------------------
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1, max_size=50),
     st.text(alphabet="0123456789.-e", min_size=1, max_size=6),
@@ -32,7 +39,7 @@ def test_float_filter_keeps_every_float_that_shows_the_needle(values, needle):
             assert keep, (value, needle)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1), min_size=1, max_size=50),
     st.text(alphabet="0123456789-", min_size=1, max_size=8),
@@ -92,8 +99,8 @@ def table_file(tmp_path):
 
 
 @pytest.fixture
-def searcher(rpc, table_file):
-    return rpc.opened(table_file[0])
+def searcher(shared_rpc, table_file):
+    return shared_rpc.opened(table_file[0])
 
 
 def find(rpc, **params) -> dict:
@@ -171,12 +178,12 @@ def test_bad_searches_are_named(searcher, params, code, words):
     assert reply["ok"] is False and reply["code"] == code and words in reply["error"], reply
 
 
-def test_a_search_can_be_cancelled(stuck):  # noqa: F811
-    send(stuck, 31, "search", name="/stuck", text="1")
-    stuck_worker(stuck)
-    assert stuck.call("cancel", id=31)["cancelled"] == 31
-    assert reply_to(stuck, 31)["code"] == Cancelled.code
-    assert not math.isnan(stuck.call("ping")["pid"])
+def test_a_search_can_be_cancelled(stuck_shared):  # noqa: F811
+    send(stuck_shared, 31, "search", name="/stuck", text="1")
+    stuck_worker(stuck_shared)
+    assert stuck_shared.call("cancel", id=31)["cancelled"] == 31
+    assert reply_to(stuck_shared, 31)["code"] == Cancelled.code
+    assert not math.isnan(stuck_shared.call("ping")["pid"])
 
 
 def test_a_date_equals_a_string(searcher):

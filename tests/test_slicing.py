@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import examples
 from vime import slicing
 from vime.errors import InvalidParams
 
@@ -73,7 +74,7 @@ def test_every_kind_of_item_resolves_as_numpy_does(text, normal, shape):
     assert sliced(normal).axes == selection.axes, "the normalised text means the same"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(
         st.one_of(
@@ -162,9 +163,9 @@ def page_rows(result: dict) -> list[list[str]]:
     return [line.split() for line in result["content"].splitlines()[3:]]
 
 
-def test_a_2d_slice_pages_with_columns_from_its_last_axis(rpc, nd_file):
-    rpc.opened(nd_file)
-    result = rpc.call("table", name="/cube", slice="[1, :, 1:4]", count=2, start=1)
+def test_a_2d_slice_pages_with_columns_from_its_last_axis(shared_rpc, nd_file):
+    shared_rpc.opened(nd_file)
+    result = shared_rpc.call("table", name="/cube", slice="[1, :, 1:4]", count=2, start=1)
     assert result["ok"], result
     assert (result["slice"], result["full_shape"]) == ("[1, :, 1:4]", [3, 4, 5])
     assert (result["shape"], result["start"], result["stop"]) == ([4, 3], 1, 3)
@@ -175,34 +176,38 @@ def test_a_2d_slice_pages_with_columns_from_its_last_axis(rpc, nd_file):
     assert page_rows(result) == expected
 
 
-def test_negative_steps_and_column_windows_read_the_right_cells(rpc, nd_file):
-    rpc.opened(nd_file)
-    result = rpc.call("table", name="/chunked", slice="[-1, ::-2, ::-3]", col_start=1, col_count=2)
+def test_negative_steps_and_column_windows_read_the_right_cells(shared_rpc, nd_file):
+    shared_rpc.opened(nd_file)
+    result = shared_rpc.call(
+        "table", name="/chunked", slice="[-1, ::-2, ::-3]", col_start=1, col_count=2
+    )
     assert result["ok"], result
     expected = np.arange(2 * 6 * 7, dtype="f4").reshape(2, 6, 7)[-1, ::-2, ::-3]
     assert result["shape"] == [3, 3] and result["columns"] == ["1", "2"]
     assert [[float(v) for v in row[1:]] for row in page_rows(result)] == expected[:, 1:].tolist()
-    fast = rpc.call("table", name="/chunked", slice="[-1, ::-2, ::-3]", fast=True, col_start=1)
+    fast = shared_rpc.call(
+        "table", name="/chunked", slice="[-1, ::-2, ::-3]", fast=True, col_start=1
+    )
     assert fast["ok"] and (fast["col_start"], fast["col_stop"]) == (1, 3)
     assert fast["content"].splitlines()[2:] == str(expected[:, 1:]).splitlines()
 
 
-def test_a_1d_slice_is_one_column_and_an_all_integer_slice_one_cell(rpc, nd_file):
-    rpc.opened(nd_file)
-    column = rpc.call("table", name="/cube", slice="[2, :, -1]")
+def test_a_1d_slice_is_one_column_and_an_all_integer_slice_one_cell(shared_rpc, nd_file):
+    shared_rpc.opened(nd_file)
+    column = shared_rpc.call("table", name="/cube", slice="[2, :, -1]")
     assert column["shape"] == [4, 1] and column["columns"] == ["cube"]
     assert page_rows(column) == [[str(i), str(v)] for i, v in enumerate(CUBE[2, :, -1])]
-    cell = rpc.call("table", name="/cube", slice="[2, 3, 4]")
+    cell = shared_rpc.call("table", name="/cube", slice="[2, 3, 4]")
     assert cell["shape"] == [1, 1] and page_rows(cell) == [["0", str(CUBE[2, 3, 4])]]
 
 
-def test_a_compound_slice_keeps_its_fields_as_columns(rpc, nd_file):
-    rpc.opened(nd_file)
-    result = rpc.call("table", name="/events", slice="[:, 2]")
+def test_a_compound_slice_keeps_its_fields_as_columns(shared_rpc, nd_file):
+    shared_rpc.opened(nd_file)
+    result = shared_rpc.call("table", name="/events", slice="[:, 2]")
     assert result["ok"], result
     assert result["columns"] == ["id", "energy"] and result["shape"] == [2, 2]
     assert page_rows(result) == [["0", "2", "1"], ["1", "5", "2.5"]]
-    too_wide = rpc.call("table", name="/events", slice="[:, :]")
+    too_wide = shared_rpc.call("table", name="/events", slice="[:, :]")
     assert too_wide["ok"] is False and "at most 1: index axis 0" in too_wide["error"]
 
 
@@ -216,27 +221,29 @@ def test_a_compound_slice_keeps_its_fields_as_columns(rpc, nd_file):
         ({"slice": 3}, -32602, "param 'slice' must be a string"),
     ],
 )
-def test_bad_slices_are_refused_and_the_process_goes_on(rpc, nd_file, params, code, fragment):
-    rpc.opened(nd_file)
-    result = rpc.call("table", name="/cube", **params)
+def test_bad_slices_are_refused_and_the_process_goes_on(
+    shared_rpc, nd_file, params, code, fragment
+):
+    shared_rpc.opened(nd_file)
+    result = shared_rpc.call("table", name="/cube", **params)
     assert (result["ok"], result["code"]) == (False, code), result
     assert fragment in result["error"]
-    assert rpc.call("table", name="/cube", slice="[0]", count=1)["ok"] is True
+    assert shared_rpc.call("table", name="/cube", slice="[0]", count=1)["ok"] is True
 
 
-def test_slice_of_a_pandas_table_is_refused(rpc, pandas_file):
-    rpc.opened(pandas_file)
-    result = rpc.call("table", name="/data", slice="[0]")
+def test_slice_of_a_pandas_table_is_refused(shared_rpc, pandas_file):
+    shared_rpc.opened(pandas_file)
+    result = shared_rpc.call("table", name="/data", slice="[0]")
     assert result["ok"] is False and result["code"] == -32602
     assert "slice applies to h5py datasets, not to pandas-table" in result["error"]
 
 
-def test_plane_stays_a_shorthand_and_info_shows_the_full_shape(rpc, nd_file):
-    rpc.opened(nd_file)
-    plane = rpc.call("table", name="/cube", plane=[2])
-    same = rpc.call("table", name="/cube", slice="[2, :, :]")
+def test_plane_stays_a_shorthand_and_info_shows_the_full_shape(shared_rpc, nd_file):
+    shared_rpc.opened(nd_file)
+    plane = shared_rpc.call("table", name="/cube", plane=[2])
+    same = shared_rpc.call("table", name="/cube", slice="[2, :, :]")
     assert page_rows(plane) == page_rows(same)
     assert plane["content"].splitlines()[0].endswith("plane [2]")
-    info = rpc.call("info", name="/cube")
+    info = shared_rpc.call("info", name="/cube")
     assert info["ok"] and info["shape"] == [3, 4, 5]
     assert "shape: [3, 4, 5]" in info["content"] and "slice" in info["content"]

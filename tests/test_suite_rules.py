@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Reply, RpcProcess, unread_replies
+from tests.conftest import Reply, RpcProcess, SharedBackend, unread_replies
 
 
 def test_a_reply_no_line_reads_is_reported_with_its_call_site(rpc):
@@ -33,3 +33,28 @@ def test_every_backend_started_in_a_test_is_watched(tmp_path):
     finally:
         process.stop()
     assert process.proc.returncode == 0, "stop() ends the backend with EOF, not SIGKILL"
+
+
+def test_a_shared_backend_gives_each_test_its_own_replies_and_is_replaced_once_ended(tmp_path):
+    backend = SharedBackend(tmp_path)
+    try:
+        first = backend.for_a_test()
+        assert RpcProcess.started[-1] is first
+        assert first.call("ping")["pid"] == first.proc.pid
+        first.call("methods")  # thrown away on purpose: that test would fail
+        (unread,) = unread_replies([first])
+        assert unread.startswith("methods at tests/test_suite_rules.py:")
+        first.lines.put(b'[0, {"method": "progress", "params": {}}]\n')  # arrived late
+        RpcProcess.started.clear()  # as every_reply_is_checked does when the next test begins
+        again = backend.for_a_test()
+        assert again is first and RpcProcess.started == [first]
+        assert again._next_id == 100_000, "its calls count clear of the earlier test's ids"
+        assert unread_replies([again]) == [] and again.lines.empty()
+        assert again.call("shutdown")["ok"]
+        assert again.wait() == 0
+        RpcProcess.started.clear()
+        replaced = backend.for_a_test()
+        assert replaced is not first and RpcProcess.started == [replaced]
+        assert replaced.call("ping")["pid"] == replaced.proc.pid
+    finally:
+        backend.stop()

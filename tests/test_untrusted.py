@@ -99,9 +99,9 @@ def wait_job_end(rpc) -> dict:
         rpc.notifications.append(rpc.read())
 
 
-def test_unsafe_stores_are_listed_raw_with_a_warning(rpc, untrusted):
+def test_unsafe_stores_are_listed_raw_with_a_warning(shared_rpc, untrusted):
     path, markers = untrusted
-    listed = {t["name"]: t for t in rpc.call("open", path=str(path))["tables"]}
+    listed = {t["name"]: t for t in shared_rpc.call("open", path=str(path))["tables"]}
     for key in UNSAFE_KEYS:
         assert f"/{key}" not in listed
         mine = {name: t for name, t in listed.items() if name.startswith(f"/{key}/")}
@@ -112,37 +112,37 @@ def test_unsafe_stores_are_listed_raw_with_a_warning(rpc, untrusted):
     assert listed["/table_attr/table"]["rows"] == 6
     assert listed["/fixed_attr/block0_values"]["shape"] == [6, 1]
     assert "warning" not in listed["/clean"] and listed["/clean"]["kind"] == "pandas-table"
-    info = rpc.call("info", name="/fixed_attr/block0_values")
+    info = shared_rpc.call("info", name="/fixed_attr/block0_values")
     assert f"warning: {UNSAFE}" in info["content"].splitlines()
-    page = rpc.call("table", name="/table_attr/table")
+    page = shared_rpc.call("table", name="/table_attr/table")
     assert page["ok"] and page["columns"][:2] == ["index", "values_block_0"]
     assert list(markers.iterdir()) == []
 
 
-def test_a_refused_object_block_fails_its_reads_and_nothing_else(rpc, untrusted):
+def test_a_refused_object_block_fails_its_reads_and_nothing_else(shared_rpc, untrusted):
     path, markers = untrusted
-    listed = {t["name"]: t for t in rpc.call("open", path=str(path))["tables"]}
+    listed = {t["name"]: t for t in shared_rpc.call("open", path=str(path))["tables"]}
     assert listed["/fixed_block"]["kind"] == "pandas-fixed"  # its attributes are clean
-    page = rpc.call("table", name="/fixed_block")
+    page = shared_rpc.call("table", name="/fixed_block")
     assert page["code"] == ReadFailed.code
     assert "block1_values: unsafe pickled data, not loaded (refusing os.system)" in page["error"]
-    numbers = rpc.call("table", name="/fixed_block", columns=["x"], count=2)
+    numbers = shared_rpc.call("table", name="/fixed_block", columns=["x"], count=2)
     assert numbers["ok"] and numbers["content"].splitlines()[-1].split() == ["10", "1"]
-    assert rpc.call("info", name="/fixed_block")["ok"]  # the summary reads numbers only
+    assert shared_rpc.call("info", name="/fixed_block")["ok"]  # the summary reads numbers only
     assert list(markers.iterdir()) == []
 
 
-def test_an_unsafe_index_of_pytables_is_read_with_h5py_and_kept_from_pandas(rpc, untrusted):
+def test_an_unsafe_index_of_pytables_is_read_with_h5py_and_kept_from_pandas(shared_rpc, untrusted):
     """The listing leaves PyTables' index nodes out (hundreds on a wide table); the
     h5py reader never opens them, and the check before pandas reads a node does."""
     from vime.loaders import open_source
 
     path, markers = untrusted
-    listed = {t["name"]: t for t in rpc.call("open", path=str(path))["tables"]}
+    listed = {t["name"]: t for t in shared_rpc.call("open", path=str(path))["tables"]}
     assert (
         listed["/index_attr"]["kind"] == "pandas-table" and "warning" not in listed["/index_attr"]
     )
-    page = rpc.call("table", name="/index_attr", count=2)
+    page = shared_rpc.call("table", name="/index_attr", count=2)
     assert page["ok"] and page["content"].splitlines()[-1].split() == ["10", "1", "row1", "g"]
     source = open_source(str(path))
     try:

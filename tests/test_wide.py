@@ -37,54 +37,56 @@ def rows_of(result: dict) -> list[list[str]]:
     return [line.split() for line in result["content"].splitlines()[3:]]
 
 
-def test_a_wide_dataset_opens_pages_and_describes_without_a_column_list(rpc, wide_file):
-    listed = rpc.call("open", path=str(wide_file))
+def test_a_wide_dataset_opens_pages_and_describes_without_a_column_list(shared_rpc, wide_file):
+    listed = shared_rpc.call("open", path=str(wide_file))
     entry = {t["name"]: t for t in listed["tables"]}["/wide"]
     assert (entry["rows"], entry["cols"], entry["dtype"]) == (4, WIDE, "float32")
 
-    page = rpc.call("table", name="/wide", col_start=10_000, col_count=50)
+    page = shared_rpc.call("table", name="/wide", col_start=10_000, col_count=50)
     assert page["columns"] == [str(i) for i in range(10_000, 10_050)]
     assert (page["shape"], page["col_start"], page["col_stop"]) == ([4, WIDE], 10_000, 10_050)
     assert page["dtypes"] == ["float32"] * 50
     assert rows_of(page)[1] == ["1", *(str(v) for v in range(100, 150))]
 
-    last = rpc.call("table", name="/wide", col_start=WIDE - 2, count=1)
+    last = shared_rpc.call("table", name="/wide", col_start=WIDE - 2, count=1)
     assert last["columns"] == [str(WIDE - 2), str(WIDE - 1)]
     assert rows_of(last) == [["0", "-1.5", "-1.5"]]
-    fast = rpc.call("table", name="/wide", col_start=10_098, count=2, fast=True)
+    fast = shared_rpc.call("table", name="/wide", col_start=10_098, count=2, fast=True)
     assert fast["columns"] == [str(i) for i in range(10_098, 10_148)]
     expected = np.zeros((2, 50), dtype="f4")
     expected[:, :2] = [[98, 99], [198, 199]]
     body = np.array2string(expected, threshold=10**9, max_line_width=200)
     assert fast["content"].splitlines()[2:] == body.splitlines()
 
-    info = rpc.call("info", name="/wide")
+    info = shared_rpc.call("info", name="/wide")
     assert info["ok"], info
     assert info["column_count"] == WIDE and len(info["columns"]) == 1000
     assert info["columns"][7] == {"name": "7", "dtype": "float32"}
     assert f"… and {WIDE - 200:,} more columns, the last {WIDE - 1} (float32)" in info["content"]
     assert "summary of the first 1,000 numeric columns" in info["content"]
 
-    saved = rpc.call("columns", name="/wide", order=["10001", "5"], hidden=["0"])
+    saved = shared_rpc.call("columns", name="/wide", order=["10001", "5"], hidden=["0"])
     assert saved["columns"][:4] == ["10001", "5", "1", "2"] and saved["column_count"] == WIDE - 1
     assert len(saved["columns"]) == 10_000 and saved["hidden"] == ["0"]
-    reordered = rpc.call("table", name="/wide", col_count=3, count=2)
+    reordered = shared_rpc.call("table", name="/wide", col_count=3, count=2)
     assert reordered["columns"] == ["10001", "5", "1"]
     assert rows_of(reordered)[1] == ["1", "101", "0", "0"]
-    tail = rpc.call("table", name="/wide", col_start=WIDE - 2, count=1)
+    tail = shared_rpc.call("table", name="/wide", col_start=WIDE - 2, count=1)
     assert tail["columns"] == [str(WIDE - 1)] and tail["col_stop"] == WIDE - 1
 
-    assert peak_memory_kb(rpc.proc.pid) < PEAK_LIMIT_KB
+    assert peak_memory_kb(shared_rpc.proc.pid) < PEAK_LIMIT_KB
 
 
-def test_a_wide_cube_pages_planes_and_slices(rpc, wide_file):
-    rpc.opened(wide_file)
-    plane = rpc.call("table", name="/cube", plane=[1], col_start=WIDE - 1)
+def test_a_wide_cube_pages_planes_and_slices(shared_rpc, wide_file):
+    shared_rpc.opened(wide_file)
+    plane = shared_rpc.call("table", name="/cube", plane=[1], col_start=WIDE - 1)
     assert plane["ok"] and plane["shape"] == [3, WIDE] and plane["columns"] == [str(WIDE - 1)]
-    sliced = rpc.call("table", name="/cube", slice="[:, 2, 5:]", col_start=WIDE - 10, col_count=2)
+    sliced = shared_rpc.call(
+        "table", name="/cube", slice="[:, 2, 5:]", col_start=WIDE - 10, col_count=2
+    )
     assert sliced["ok"], sliced
     assert sliced["shape"] == [2, WIDE - 5] and sliced["columns"] == [str(WIDE - 10), str(WIDE - 9)]
-    assert peak_memory_kb(rpc.proc.pid) < PEAK_LIMIT_KB
+    assert peak_memory_kb(shared_rpc.proc.pid) < PEAK_LIMIT_KB
 
 
 # -- the lazy sequences ---------------------------------------------------------------

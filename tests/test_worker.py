@@ -33,16 +33,27 @@ def parent_of(pid: int) -> int | None:
         return None
 
 
+def children_of(pid: int) -> list[int]:
+    """From /proc/<pid>/task/*/children (each thread's): far cheaper than a scan of /proc,
+    which the tests do every 10 ms while they wait."""
+    found = []
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for thread in threads:
+        try:
+            with open(f"/proc/{pid}/task/{thread}/children") as handle:
+                found += [int(child) for child in handle.read().split()]
+        except OSError:
+            continue
+    return found
+
+
 def descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            parent = parent_of(int(entry))
-            if parent is not None:
-                children.setdefault(parent, []).append(int(entry))
     found, todo = set(), [pid]
     while todo:
-        for child in children.get(todo.pop(), []):
+        for child in children_of(todo.pop()):
             found.add(child)
             todo.append(child)
     return found
@@ -124,6 +135,7 @@ def stuck_file(tmp_path):
 
 @pytest.fixture
 def stuck(tmp_path, stuck_file):
+    """A backend of its own, for a test that ends it."""
     process = RpcProcess(env={"VIME_CONFIG": str(tmp_path / "config.json")},
                          stderr_path=tmp_path / "stderr.log")  # fmt: skip
     process.opened(stuck_file)
@@ -131,24 +143,31 @@ def stuck(tmp_path, stuck_file):
     process.stop()
 
 
+@pytest.fixture
+def stuck_shared(shared_rpc, stuck_file):
+    """The module's shared backend, for a test whose hung request ends within it (it is
+    cancelled, or its worker or fork server killed: the backend goes on)."""
+    return shared_rpc.opened(stuck_file)
+
+
 # -- the loop stays free --------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["info", "plot", "export"])
-def test_pages_are_answered_while_a_heavy_request_hangs(stuck, tmp_path, method):
+def test_pages_are_answered_while_a_heavy_request_hangs(stuck_shared, tmp_path, method):
     params = {"name": "/stuck", **({"y": "stuck"} if method == "plot" else {}),
               **({"to": str(tmp_path / "out.csv")} if method == "export" else {})}  # fmt: skip
-    send(stuck, 50, method, **params)
-    stuck_worker(stuck)
-    page = stuck.call("table", name="/fine", start=18, count=5)
+    send(stuck_shared, 50, method, **params)
+    stuck_worker(stuck_shared)
+    page = stuck_shared.call("table", name="/fine", start=18, count=5)
     assert page["ok"] and [r.split() for r in page["content"].splitlines()[3:]] == [
         ["18", "18"],
         ["19", "19"],
     ]
-    assert stuck.call("ping")["ok"]
-    cancelled = stuck.call("cancel", id=50)
+    assert stuck_shared.call("ping")["ok"]
+    cancelled = stuck_shared.call("cancel", id=50)
     assert cancelled["cancelled"] == 50 and method in cancelled["message"]
-    reply = reply_to(stuck, 50)
+    reply = reply_to(stuck_shared, 50)
     assert reply["ok"] is False and reply["code"] == Cancelled.code
-    assert f"{method} of {stuck_file_of(stuck)}:/stuck" in reply["error"]
+    assert f"{method} of {stuck_file_of(stuck_shared)}:/stuck" in reply["error"]
     assert not (tmp_path / "out.csv").exists()
     wait_until(
         lambda: [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == [],
@@ -160,45 +179,45 @@ def stuck_file_of(rpc: RpcProcess) -> str:
     return rpc.call("tables")["path"]
 
 
-def test_cancel_without_id_cancels_the_newest_request(stuck):
-    send(stuck, 7, "info", name="/stuck")
-    stuck_worker(stuck)
-    assert stuck.call("cancel")["cancelled"] == 7
-    assert reply_to(stuck, 7)["code"] == Cancelled.code
-    assert stuck.call("cancel") == {"ok": True, "cancelled": None,
+def test_cancel_without_id_cancels_the_newest_request(stuck_shared):
+    send(stuck_shared, 7, "info", name="/stuck")
+    stuck_worker(stuck_shared)
+    assert stuck_shared.call("cancel")["cancelled"] == 7
+    assert reply_to(stuck_shared, 7)["code"] == Cancelled.code
+    assert stuck_shared.call("cancel") == {"ok": True, "cancelled": None,
                                     "message": "no request is running"}  # fmt: skip
-    assert stuck.call("cancel", id=7)["message"] == "no running request 7"
+    assert stuck_shared.call("cancel", id=7)["message"] == "no running request 7"
 
 
-def test_lsp_cancel_request_notification(stuck):
-    stuck.send({"jsonrpc": "2.0", "id": "p1", "method": "plot",
+def test_lsp_cancel_request_notification(stuck_shared):
+    stuck_shared.send({"jsonrpc": "2.0", "id": "p1", "method": "plot",
                 "params": {"name": "/stuck", "y": "stuck"}})  # fmt: skip
-    stuck_worker(stuck)
-    stuck.send({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": "p1"}})
-    reply = reply_to(stuck, "p1")
+    stuck_worker(stuck_shared)
+    stuck_shared.send({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": "p1"}})
+    reply = reply_to(stuck_shared, "p1")
     assert reply["error"]["code"] == Cancelled.code and "plot of" in reply["error"]["message"]
-    assert stuck.call("ping")["ok"]  # the notification itself got no reply
+    assert stuck_shared.call("ping")["ok"]  # the notification itself got no reply
 
 
-def test_a_dead_worker_costs_one_error_and_the_next_request_works(stuck):
-    send(stuck, 9, "info", name="/stuck")
-    os.kill(stuck_worker(stuck), signal.SIGSEGV)
-    reply = reply_to(stuck, 9)
+def test_a_dead_worker_costs_one_error_and_the_next_request_works(stuck_shared):
+    send(stuck_shared, 9, "info", name="/stuck")
+    os.kill(stuck_worker(stuck_shared), signal.SIGSEGV)
+    reply = reply_to(stuck_shared, 9)
     assert reply["code"] == WorkerDied.code
     assert "the worker process died (SIGSEGV) during info of" in reply["error"]
-    info = stuck.call("info", name="/fine")
+    info = stuck_shared.call("info", name="/fine")
     assert info["ok"] and info["shape"] == [20]
 
 
-def test_a_dead_fork_server_is_restarted(stuck):
-    send(stuck, 3, "info", name="/stuck")
-    worker = stuck_worker(stuck)
+def test_a_dead_fork_server_is_restarted(stuck_shared):
+    send(stuck_shared, 3, "info", name="/stuck")
+    worker = stuck_worker(stuck_shared)
     server = parent_of(worker)
     os.kill(server, signal.SIGKILL)
-    assert reply_to(stuck, 3)["code"] == WorkerDied.code
-    info = stuck.call("info", name="/fine")
+    assert reply_to(stuck_shared, 3)["code"] == WorkerDied.code
+    info = stuck_shared.call("info", name="/fine")
     assert info["ok"] and "count" in info["content"]
-    assert server not in descendants(stuck.proc.pid)
+    assert server not in descendants(stuck_shared.proc.pid)
 
 
 def test_progress_is_pushed_for_a_request_over_half_a_second(tmp_path):
@@ -285,6 +304,28 @@ def test_no_process_outlives_vime_rpc(stuck, how):
     wait_until(lambda: not any(alive(p) for p in family), "every child to end")
 
 
+def test_a_second_sigterm_does_not_cut_the_cleanup_short(tmp_path):
+    """Editors may signal twice (a stop, then a restart): the first signal's cleanup
+    (kill the workers, remove their files) still runs to its end."""
+    path = tmp_path / "slow.h5"
+    pd.DataFrame({"x": np.arange(4000) * 0.5}).to_hdf(path, key="slow", format="table")
+    process = RpcProcess(env={"VIME_CHUNK_ROWS": "1"}, stderr_path=tmp_path / "stderr.log")
+    try:
+        process.opened(path)
+        process.send(
+            [12, {"method": "export", "params": {"name": "/slow", "to": str(tmp_path / "o.csv")}}]
+        )
+        assert process.wait_notification("progress")["id"] == 12
+        family = descendants(process.proc.pid)
+        for _ in range(5):
+            os.kill(process.proc.pid, signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        wait_until(lambda: not any(alive(p) for p in family), "every child to end")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.h5", "stderr.log"]
+    finally:
+        process.stop()
+
+
 def test_sigterm_during_a_page_in_the_loop_exits_zero(stuck):
     send(stuck, 21, "table", name="/stuck", count=5)  # a page runs in the loop itself
     wait_until(lambda: blocked_on_fifo(stuck.proc.pid), "the loop blocked on the FIFO")
@@ -293,31 +334,31 @@ def test_sigterm_during_a_page_in_the_loop_exits_zero(stuck):
 
 
 # -- smaller items ----------------------------------------------------------------------------
-def test_a_path_with_a_lone_surrogate_gets_a_reply(rpc, tmp_path):
+def test_a_path_with_a_lone_surrogate_gets_a_reply(shared_rpc, tmp_path):
     raw = os.fsencode(str(tmp_path)) + b"/caf\xe9.h5"
     with h5py.File(raw, "w") as handle:
         handle["x"] = np.arange(3)
     name = os.fsdecode(raw)
     assert "\udce9" in name
-    reply = rpc.call("open", path=name)
+    reply = shared_rpc.call("open", path=name)
     assert reply["ok"] and reply["path"] == name
     assert [t["name"] for t in reply["tables"]] == ["/x"]
-    missing = rpc.call("open", path=str(tmp_path) + "/nope\udcff.h5")
+    missing = shared_rpc.call("open", path=str(tmp_path) + "/nope\udcff.h5")
     assert missing["code"] == FileMissing.code and "nope\udcff.h5" in missing["error"]
-    assert rpc.call("ping")["ok"]
+    assert shared_rpc.call("ping")["ok"]
 
 
-def test_a_failed_open_keeps_the_file_opened_before(rpc, tmp_path):
+def test_a_failed_open_keeps_the_file_opened_before(shared_rpc, tmp_path):
     good = tmp_path / "good.h5"
     with h5py.File(good, "w") as handle:
         handle["x"] = np.arange(3)
-    rpc.opened(good)
-    assert rpc.call("open", path=str(tmp_path / "missing.h5"))["code"] == FileMissing.code
+    shared_rpc.opened(good)
+    assert shared_rpc.call("open", path=str(tmp_path / "missing.h5"))["code"] == FileMissing.code
     (tmp_path / "text.h5").write_text("not hdf5")
-    assert rpc.call("open", path=str(tmp_path / "text.h5"))["ok"] is False
-    page = rpc.call("table", name="/x")
+    assert shared_rpc.call("open", path=str(tmp_path / "text.h5"))["ok"] is False
+    page = shared_rpc.call("table", name="/x")
     assert page["ok"] and page["content"].splitlines()[-1].split() == ["2", "2"]
-    assert rpc.call("tables")["path"] == str(good)
+    assert shared_rpc.call("tables")["path"] == str(good)
 
 
 def test_close_during_a_job_leaves_the_loop_no_handle(tmp_path, numbers):
@@ -339,7 +380,7 @@ def test_close_during_a_job_leaves_the_loop_no_handle(tmp_path, numbers):
         process.stop()
 
 
-def test_a_scripts_duplicate_column_labels_become_unique(rpc, tmp_path, numbers):
+def test_a_scripts_duplicate_column_labels_become_unique(shared_rpc, tmp_path, numbers):
     script = tmp_path / "dupes.py"
     script.write_text(
         "import pandas as pd\n"
@@ -348,10 +389,10 @@ def test_a_scripts_duplicate_column_labels_become_unique(rpc, tmp_path, numbers)
         "    out.columns = ['a', 'a']\n"
         "    return out.head(3)\n"
     )
-    rpc.opened(numbers)
-    assert rpc.call("compute_start", source="/n", script=f"{script}:f")["ok"]
-    done = rpc.wait_notification("compute_done")
-    page = rpc.call("table", name=done["table"])
+    shared_rpc.opened(numbers)
+    assert shared_rpc.call("compute_start", source="/n", script=f"{script}:f")["ok"]
+    done = shared_rpc.wait_notification("compute_done")
+    page = shared_rpc.call("table", name=done["table"])
     assert page["columns"] == ["a", "a_2"]
     assert [line.split() for line in page["content"].splitlines()[3:]] == [
         ["0", "0", "0"],

@@ -263,6 +263,10 @@ def _install_signal_handlers() -> None:
         return
 
     def stop(signum, frame):
+        # Once: a second signal (editors may send several) must not cut the
+        # cleanup of the first short, and leave the workers' files behind.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise Stop
 
     signal.signal(signal.SIGTERM, stop)
