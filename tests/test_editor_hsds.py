@@ -115,6 +115,8 @@ let g:obs.said = Said()
     first = assert_table_on_screen(table)[0]
     assert first == 0
     assert table["header"].split() == ["x", "n", "label"]
+    if table["style"] == "window":
+        assert table["status"].strip() == url, "the header window's status line"
     assert table["rows"][7].split() == ["7", "3.5", "21", "item-7"]
 
     row, line = observed["row"]
