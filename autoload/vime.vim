@@ -237,12 +237,22 @@ endfunction
 
 " `:edit results.h5`: show the list in a buffer named vime://<file>.
 function! vime#read_file(name, bufnr) abort
-  " vime://f.h5 matches *.h5 too: vime#read_uri() reads it.
-  if a:name =~# '^vime://'
+  " vime://f.h5 matches *.h5 too: vime#read_uri() reads it; so does
+  " hdf5://home/u/f.h5: vime#read_domain() reads it.
+  if a:name =~# '^vime://' || vime#buffer#unmangle(a:name) !=# a:name
     return
   endif
-  let l:path = vime#buffer#abspath(a:name)
-  let l:uri = vime#buffer#uri(l:path)
+  call s:read(vime#buffer#abspath(a:name), a:bufnr)
+endfunction
+
+" `:edit hdf5://home/u/f.h5`: the list of an HSDS domain, in a buffer named
+" vime://hdf5://home/u/f.h5 (see vime#buffer#unmangle()).
+function! vime#read_domain(name, bufnr) abort
+  call s:read(vime#buffer#unmangle(a:name), a:bufnr)
+endfunction
+
+function! s:read(path, bufnr) abort
+  let l:uri = vime#buffer#uri(a:path)
   let l:existing = vime#buffer#find(l:uri)
   if l:existing > 0 && l:existing != a:bufnr
     setlocal bufhidden=wipe
@@ -251,11 +261,11 @@ function! vime#read_file(name, bufnr) abort
   endif
   execute 'silent keepalt file' fnameescape(l:uri)
   " :file left a buffer holding the old name; nothing will use it.
-  let l:leftover = vime#buffer#find(l:path)
+  let l:leftover = vime#buffer#find(a:path)
   if l:leftover > 0 && l:leftover != a:bufnr && !buflisted(l:leftover)
     execute 'silent! bwipeout' l:leftover
   endif
-  call vime#list#show(l:path)
+  call vime#list#show(a:path)
 endfunction
 
 function! vime#read_uri(uri, bufnr) abort

@@ -14,7 +14,8 @@ if !has('nvim') && !(has('job') && has('channel') && has('lambda'))
   finish
 endif
 
-command! -nargs=1 -complete=file VimeOpen call vime#open(<q-args>, <q-mods>)
+command! -nargs=1 -complete=customlist,vime#complete#files VimeOpen
+      \ call vime#open(<q-args>, <q-mods>)
 command! -nargs=1 -complete=customlist,vime#complete#tables VimeTable
       \ call vime#table(<q-args>, <q-mods>)
 command! -nargs=? -complete=customlist,vime#complete#tables VimeInfo
@@ -57,6 +58,11 @@ augroup vime
         \ 'nested call vime#read_file(expand("<amatch>"), str2nr(expand("<abuf>")))'
   " ssh://host/path/file.h5 matches these patterns too (netrw claims scp://
   " and sftp://, not ssh://): vime#read_file() lists it from that host.
+  " Vim takes hdf5:// and http+unix:// names for local paths ({cwd}/hdf5://...);
+  " vime#read_domain() finds the domain in them.  http(s):// domains are read
+  " by the patterns above (netrw, when loaded, claims them too).
+  autocmd BufReadCmd hdf5://*,http+unix://* nested
+        \ call vime#read_domain(expand('<amatch>'), str2nr(expand('<abuf>')))
   autocmd BufReadCmd vime://* nested
         \ call vime#read_uri(expand('<amatch>'), str2nr(expand('<abuf>')))
   " Syntax is defined from autoload, after any 'syntax on' has cleared it.

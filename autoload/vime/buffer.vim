@@ -8,40 +8,62 @@ scriptencoding utf-8
 
 let s:scheme = 'vime://'
 let s:remote = '^ssh://\([^/]\+\)/'
+" An HSDS domain, read by this machine's backend: hdf5://{domain} on the
+" endpoint of h5pyd's settings (HS_ENDPOINT, ~/.hscfg), or the endpoint's URL
+" and then the domain (http://host:5101/home/u/f.h5, http+unix://...).
+let s:domain = '^\%(hdf5\|https\=\|http+unix\)://'
+" What comes before the domain's own path (/home/u/f.h5): hdf5:/ or the endpoint.
+let s:domain_root = '^\%(hdf5:/\ze/\|\%(https\=\|http+unix\)://[^/]*\)'
+
+function! vime#buffer#is_domain(path) abort
+  return a:path =~# s:domain
+endfunction
+
+" A name Vim made a local path: it takes no digit or + in a URL's scheme, so
+" `vim hdf5://home/u/f.h5` reaches an autocommand as {cwd}/hdf5://home/u/f.h5.
+" The domain in it, else the name unchanged.
+function! vime#buffer#unmangle(name) abort
+  let l:domain = matchstr(a:name, '^/.\{-}/\zs\%(hdf5\|http+unix\)://.*')
+  return empty(l:domain) ? a:name : l:domain
+endfunction
 
 " A file is a path on this machine, or ssh://{host}/{path} on another: the
 " path is relative to the home folder there, or absolute after a second
-" slash (ssh://host//data/f.h5), as in netrw.
+" slash (ssh://host//data/f.h5), as in netrw.  A domain stays as written.
 function! vime#buffer#abspath(path) abort
-  if a:path =~# s:remote
+  if a:path =~# s:remote || vime#buffer#is_domain(a:path)
     return a:path
   endif
   return fnamemodify(resolve(expand(a:path)), ':p')
 endfunction
 
-" [host, path on that host] of a file; the host is '' for this machine.
+" [host, path on that host] of a file; the host is '' for this machine
+" (which also reads domains).
 function! vime#buffer#where(path) abort
   let l:parts = matchlist(a:path, s:remote . '\(.*\)$')
   return empty(l:parts) ? ['', a:path] : l:parts[1:2]
 endfunction
 
-" vime://<file> names a file's table list, vime://<file>//<table> a table.
+" vime://<file> names a file's table list, vime://<file>//<table> a table;
+" a domain is the file as written: vime://hdf5://home/u/f.h5//table.
 function! vime#buffer#uri(path, ...) abort
   return s:scheme . a:path . (a:0 && !empty(a:1) ? '/' . a:1 : '')
 endfunction
 
 " {'path': file, 'name': table or ''} from a vime:// name.  The table
 " follows the first // after the file's first character (which is the / of
-" an absolute path, also on a host: vime://ssh://host//data/f.h5//table).
+" an absolute path, also on a host: vime://ssh://host//data/f.h5//table, and
+" of a domain's path: vime://hdf5://home/u/f.h5//table).
 function! vime#buffer#parse(uri) abort
   let l:rest = strpart(a:uri, len(s:scheme))
-  let l:host = matchstr(l:rest, s:remote)
-  let l:file = strpart(l:rest, len(l:host))
+  let l:root = vime#buffer#is_domain(l:rest) ? matchstr(l:rest, s:domain_root)
+        \ : matchstr(l:rest, s:remote)
+  let l:file = strpart(l:rest, len(l:root))
   let l:split = stridx(l:file, '//', 1)
   if l:split < 0
     return {'path': l:rest, 'name': ''}
   endif
-  return {'path': l:host . strpart(l:file, 0, l:split),
+  return {'path': l:root . strpart(l:file, 0, l:split),
         \ 'name': substitute(strpart(l:file, l:split + 1), '^/\+', '/', '')}
 endfunction
 

@@ -2,6 +2,16 @@
 " Also used by the p and c prompts: there the command line lacks the command,
 " and the lead is the whole input, so completions keep the words before.
 
+" :VimeOpen {file}: local files, and nothing for a URL (an HSDS domain, an
+" ssh:// host), which file completion would take for a local path (and
+" expand the % of an http+unix:// endpoint in).
+function! vime#complete#files(lead, line, pos) abort
+  if a:lead =~# '^\a[[:alnum:]+.-]*:/'
+    return []
+  endif
+  return getcompletion(a:lead, 'file')
+endfunction
+
 function! vime#complete#tables(lead, line, pos) abort
   let l:names = vime#tables(vime#context().path)
   let l:lead = a:lead =~# '^/' ? a:lead : '/' . a:lead
