@@ -719,7 +719,20 @@ def _logged(self, method, url, *args, **kwargs):
     return _request(self, method, url, *args, **kwargs)
 
 
+def _connect(self):
+    with open(os.environ["VIME_TEST_REQUEST_LOG"], "a") as log:
+        log.write("CONNECT - -\\n")
+    return _open(self)
+
+
 requests.Session.request = _logged
+try:
+    from requests_unixsocket.adapters import UnixHTTPConnection
+except ImportError:
+    pass
+else:
+    _open = UnixHTTPConnection.connect
+    UnixHTTPConnection.connect = _connect
 """
 
 
@@ -743,7 +756,8 @@ def logging_backend(tmp_path, service: Service) -> tuple[RpcProcess, callable]:
 
 def test_a_page_after_the_first_asks_only_for_its_rows(tmp_path, hsds, files):
     """Metadata (shape, dtype, attributes, the pandas layout) is read once per open: each
-    later page is one request per dataset it reads, for exactly its rows."""
+    later page is one request per dataset it reads, for exactly its rows, on a connection
+    kept open (requests_unixsocket would make one per URL, so per page)."""
     process, requests_since = logging_backend(tmp_path, hsds)
     try:
         process.opened(files.path(files.big, "hsds"))
@@ -759,6 +773,7 @@ def test_a_page_after_the_first_asks_only_for_its_rows(tmp_path, hsds, files):
             else:
                 assert float(first[-1]) == pytest.approx(files.grid[start, 7], rel=1e-5)
             made = requests_since()
+            assert ("CONNECT", "-", "-") not in made, made
             assert made == [("GET", made[0][1], f"[{start}:{start + count}{columns[name]}]")]
             assert made[0][1].startswith("/datasets/d-") and made[0][1].endswith("/value")
     finally:
