@@ -12,13 +12,13 @@ vime.loaders.nodes), and every way h5pyd differs from h5py is handled here:
   dropped connection mid-job is one such error.
 - **Ids.** h5pyd's object ids do not hash; a wrapper's ``id`` is the uuid.
 - **What is read once.** Opening a domain fetches its whole structure in one
-  or two requests, and h5pyd keeps it: links, shapes, dtypes and attributes are the
-  ones of ``open`` (as a file's listing is), and a page is one request per
-  dataset it reads, for its rows alone. Values are read afresh on each page,
-  so values another client writes show on the next page; new datasets, a new
-  shape or new attributes show once the domain is opened again (``Source.sync``
-  has no file to watch). h5pyd gives ``h5pyd.Empty`` for an empty attribute,
-  which the wrappers give as ``h5py.Empty``.
+  or two requests, and h5pyd keeps it: links, shapes, dtypes and attributes
+  are the ones of ``open`` (as a file's listing is), and a page is one
+  request per dataset it reads, for its rows alone. Values are read afresh on
+  each page, so values another client writes show on the next page; new
+  datasets, a new shape or new attributes show once the domain is opened
+  again (``Source.sync`` has no file to watch). h5pyd gives ``h5pyd.Empty``
+  for an empty attribute, which the wrappers give as ``h5py.Empty``.
 - **Latency.** Each request costs a round trip. A read of many rows is cut
   along its rows into pieces of whole HSDS chunks, fetched
   ``VIME_REMOTE_CONCURRENCY`` (default 4) at a time by a few threads, which
