@@ -705,6 +705,123 @@ def test_search_count_and_compute_never_ask_h5pyd_to_query(tmp_path, hsds, files
     assert not marker.exists()
 
 
+REQUEST_LOG = """
+import os
+import requests
+
+_request = requests.Session.request
+
+
+def _logged(self, method, url, *args, **kwargs):
+    select = (kwargs.get("params") or {}).get("select", "")
+    with open(os.environ["VIME_TEST_REQUEST_LOG"], "a") as log:
+        log.write(f"{method} {url.rsplit('.sock', 1)[-1].split('?')[0]} {select}\\n")
+    return _request(self, method, url, *args, **kwargs)
+
+
+def _connect(self):
+    with open(os.environ["VIME_TEST_REQUEST_LOG"], "a") as log:
+        log.write("CONNECT - -\\n")
+    return _open(self)
+
+
+requests.Session.request = _logged
+try:
+    from requests_unixsocket.adapters import UnixHTTPConnection
+except ImportError:
+    pass
+else:
+    _open = UnixHTTPConnection.connect
+    UnixHTTPConnection.connect = _connect
+"""
+
+
+def logging_backend(tmp_path, service: Service) -> tuple[RpcProcess, callable]:
+    """A backend whose requests to the service are written to a log, and a function that
+    gives the requests logged since it was last called (method, path, selection)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(REQUEST_LOG)
+    log = tmp_path / "requests.log"
+    process = backend(tmp_path, service, PYTHONPATH=str(site), VIME_TEST_REQUEST_LOG=str(log))
+    seen = [0]
+
+    def since() -> list[tuple[str, ...]]:
+        lines = log.read_text().splitlines() if log.exists() else []
+        new, seen[0] = lines[seen[0] :], len(lines)
+        return [tuple(line.split(" ")) for line in new]
+
+    return process, since
+
+
+def test_a_page_after_the_first_asks_only_for_its_rows(tmp_path, hsds, files):
+    """Metadata (shape, dtype, attributes, the pandas layout) is read once per open: each
+    later page is one request per dataset it reads, for exactly its rows, on a connection
+    kept open (requests_unixsocket would make one per URL, so per page)."""
+    process, requests_since = logging_backend(tmp_path, hsds)
+    try:
+        process.opened(files.path(files.big, "hsds"))
+        assert requests_since()  # the open itself asked the service
+        columns = {"/big": "", "/grid": ",0:8"}
+        for name, (start, count) in {"/big": (20_000, 40), "/grid": (12_345, 100)}.items():
+            ok(process.call("table", name=name, start=0, count=20))
+            requests_since()
+            page = ok(process.call("table", name=name, start=start, count=count))
+            first = rows_of(page["content"])[0]
+            if name == "/big":
+                assert first[-1] == files.frame["station"].iloc[start]
+            else:
+                assert float(first[-1]) == pytest.approx(files.grid[start, 7], rel=1e-5)
+            made = requests_since()
+            assert ("CONNECT", "-", "-") not in made, made
+            assert made == [("GET", made[0][1], f"[{start}:{start + count}{columns[name]}]")]
+            assert made[0][1].startswith("/datasets/d-") and made[0][1].endswith("/value")
+    finally:
+        process.stop()
+
+
+def test_a_domain_changed_between_pages(tmp_path, hsds, files):
+    """What vime assumes of a domain another client writes while it is open: values are
+    read afresh on every page; the structure (tables, shapes, dtypes, attributes) is the
+    one read at `open`, until the domain is opened again."""
+    import h5pyd
+
+    domain = hsds.copy(files.big, "written.h5")
+    process = backend(tmp_path, hsds)
+    try:
+        process.opened("hdf5:/" + domain)
+        first = ok(process.call("table", name="/grid", start=100, count=3))
+        assert float(rows_of(first["content"])[0][1]) == pytest.approx(files.grid[100, 0], 1e-5)
+        with h5pyd.File(domain, "a", **hsds.credentials()) as f:
+            f["grid"][100:103] = np.full((3, 8), 7.25)
+            f.create_dataset("added", data=np.arange(5.0))
+        again = ok(process.call("table", name="/grid", start=100, count=3))
+        assert [row[1:] for row in rows_of(again["content"])] == [["7.25"] * 8] * 3
+        listed = [table["name"] for table in ok(process.call("tables"))["tables"]]
+        assert "/grid" in listed and "/added" not in listed  # the listing read at open
+        _wait_listed(hsds, domain, "added")  # HSDS itself lists a new link a moment later
+        reopened = ok(process.call("open", path="hdf5:/" + domain))
+        assert "/added" in [table["name"] for table in reopened["tables"]]
+        added = ok(process.call("table", name="/added"))
+        assert [row[1] for row in rows_of(added["content"])] == ["0", "1", "2", "3", "4"]
+    finally:
+        process.stop()
+
+
+def _wait_listed(service: Service, domain: str, name: str, timeout: float = 60) -> None:
+    import time
+
+    import h5pyd
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with h5pyd.File(domain, "r", **service.credentials()) as f:
+            if name in list(f):
+                return
+        assert time.monotonic() < deadline, f"HSDS never listed {name} in {domain}"
+        time.sleep(0.2)
+
+
 def test_a_result_of_a_domain_is_stale_once_the_domain_changes(tmp_path, hsds, files):
     domain = hsds.copy(files.kinds, "changing.h5")
     path = "hdf5:/" + domain

@@ -9,9 +9,11 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests import h5fixtures as fx
-from tests.conftest import run_python
+from tests.conftest import examples, run_python
 from vime.errors import FileMissing, InvalidParams, NoSuchColumn, NoSuchTable, NotHDF5, ReadFailed
 from vime.loaders import describe, detect, open_source
 from vime.loaders import format as fmt
@@ -610,6 +612,84 @@ def test_missing_values_show_as_nan():
     frame = pd.DataFrame({"s": ["a", None], "x": [1.0, np.nan]})
     lines = fmt.frame_text(frame).splitlines()
     assert lines[2].split() == ["1", "NaN", "nan"]
+
+
+# -- the page text: written directly as tabulate would ---------------------------------------
+FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=64) | st.sampled_from(
+    [0.0, -0.0, 1e-5, 1.5e-7, 123456789.0, 1e16, 3.0, -2.5, 1e100]
+)
+ASCII_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12) | (
+    st.sampled_from(["True", "False", "", "  padded ", "1e5", "nan", "007", "-3.5"])
+)
+ASCII_HEADER = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=14)
+
+
+@st.composite
+def page_columns(draw):
+    """The cells of a page's columns as ``frame_text`` hands them over, with the headers."""
+    rows = draw(st.integers(1, 12))
+    kinds = draw(st.lists(st.sampled_from(["int", "float", "text", "time"]), min_size=1,
+                          max_size=5))  # fmt: skip
+    cells = {
+        "int": st.integers(-(2**63), 2**64 - 1),
+        "float": FLOATS,
+        "text": ASCII_TEXT,
+        "time": st.datetimes().map(pd.Timestamp),
+    }
+    columns = [draw(st.lists(cells[kind], min_size=rows, max_size=rows)) for kind in kinds]
+    headers = draw(st.lists(ASCII_HEADER, min_size=len(kinds), max_size=len(kinds)))
+    return headers, columns, [kind in ("int", "float") for kind in kinds]
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(page_columns())
+def test_the_page_text_is_written_as_tabulate_writes_it(page):
+    headers, columns, numeric = page
+    fast = fmt.plain_table(headers, columns, numeric)
+    assert fast is not None  # numbers, ASCII text and times never need tabulate
+    assert fast == fmt.tabulated(headers, columns, numeric)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [[b"bytes", b"x"], [True, False], ["née", "x"], [np.array([1, 2]), np.array([3])]],
+    ids=["bytes", "bools", "non-ascii", "arrays"],
+)
+def test_cells_tabulate_measures_its_own_way_are_left_to_it(cells):
+    headers, columns, numeric = ["n", "c"], [[1, 2], cells], [True, False]
+    assert fmt.plain_table(headers, columns, numeric) is None
+    values = np.empty(2, dtype=object)
+    values[:] = cells
+    frame = pd.DataFrame({"c": values}, index=pd.Index([1, 2], name="n"))
+    assert fmt.frame_text(frame) == fmt.tabulated(headers, [[1, 2], cells], numeric)
+
+
+@pytest.mark.parametrize(
+    "key", ["/exp/rich", "/exp/fixed", "/multi/table", "/series/fixed", "/empty"]
+)
+def test_real_pages_read_the_same_through_both_writers(opened, key):
+    page = opened("store").table(key).page(0, 5)
+    headers, columns, numeric = fmt.page_cells(page)
+    assert fmt.frame_text(page) == fmt.tabulated(headers, columns, numeric)
+
+
+def test_a_page_of_times_numbers_and_text_is_written_directly(tmp_path):
+    path = tmp_path / "t.h5"
+    frame = pd.DataFrame(
+        {"x": [0.5, -1e-7, np.nan], "n": [1, -20, 300], "s": ["a", " b ", ""]},
+        index=pd.date_range("2024-01-01", periods=3, freq="s", name="time"),
+    )
+    frame.to_hdf(path, key="t", format="table", data_columns=["s"])
+    page = open_source(str(path)).table("/t").page(0, 3)
+    headers, columns, numeric = fmt.page_cells(page)
+    assert fmt.plain_table(headers, columns, numeric) is not None
+    assert fmt.frame_text(page).splitlines() == [
+        "time                       x    n  s",
+        "2024-01-01 00:00:00    0.5      1  a",
+        "2024-01-01 00:00:01   -1e-07  -20  b",
+        "2024-01-01 00:00:02  nan      300",
+    ]
+    assert fmt.frame_text(page) == fmt.tabulated(headers, columns, numeric)
 
 
 def test_close_releases_the_file(files):

@@ -49,20 +49,103 @@ def _escape(match: re.Match) -> str:
 
 def frame_text(frame: pd.DataFrame) -> str:
     """The page as tabulate plain text, index first (each MultiIndex level a column)."""
+    headers, columns, numeric = page_cells(frame)
+    text = plain_table(headers, columns, numeric)
+    return tabulated(headers, columns, numeric) if text is None else text
+
+
+def page_cells(frame: pd.DataFrame) -> tuple[list[str], list[list], list[bool]]:
+    """The headers, each column's cells (see ``_cells``), and which columns are numbers."""
     index = frame.index
     levels = [index.get_level_values(i) for i in range(index.nlevels)]
     names = ["" if n is None else escape_controls(str(n)) for n in index.names]
-    values = [frame.iloc[:, i] for i in range(frame.shape[1])]
-    rows = list(zip(*(_cells(lv) for lv in levels), *(_cells(v) for v in values), strict=True))
+    columns = [*levels, *(column for _, column in frame.items())]
+    headers = [*names, *(escape_controls(str(c)) for c in frame.columns)]
+    return headers, [_cells(c) for c in columns], [_is_numeric(c) for c in columns]
+
+
+def tabulated(headers: list[str], columns: list[list], numeric: list[bool]) -> str:
+    """tabulate's plain table of the columns' cells (see ``_cells``)."""
+    rows = list(zip(*columns, strict=True))
     # Numbers are aligned and formatted by tabulate; strings are shown verbatim
     # (numparse would turn a string like '1e5' into 100000).
-    text_columns = [i for i, col in enumerate([*levels, *values]) if not _is_numeric(col)]
+    text_columns = [i for i, is_number in enumerate(numeric) if not is_number]
     return tabulate(
         rows,
-        headers=[*names, *(escape_controls(str(c)) for c in frame.columns)],
+        headers=headers,
         tablefmt="plain",
         disable_numparse=(text_columns or False) if rows else True,
     )
+
+
+# -- tabulate's plain table, fast ----------------------------------------------------------
+# tabulate infers each cell's type and measures it several times over: most of a page's
+# time, once its rows are read. The columns' dtypes are known here, so ``plain_table`` writes
+# the same text as ``tabulated`` directly for the common cells: numbers of a numeric column
+# (int: ``str``, float: ``format(v, "g")``, right-aligned on their decimal point), and ASCII
+# text and times (left-aligned, stripped, as tabulate's ``str`` columns). Anything else
+# (bytes, bools, arrays, non-ASCII text, which tabulate may measure by display width, no
+# rows) is left to tabulate. tests/test_loaders.py checks the two agree.
+HEADER_PADDING = 2  # tabulate's MIN_PADDING: a column is its header's width plus this
+
+
+def plain_table(headers: list[str], columns: list[list], numeric: list[bool]) -> str | None:
+    """The text ``tabulated`` gives, or None when a cell needs tabulate's own rules."""
+    if not columns or not columns[0] or not all(h.isascii() for h in headers):
+        return None
+    aligned = []
+    for header, cells, is_number in zip(headers, columns, numeric, strict=True):
+        texts = _number_texts(cells) if is_number else _plain_texts(cells)
+        if texts is None:
+            return None
+        aligned.append(_aligned(header, texts, right=is_number))
+    return "\n".join("  ".join(line).rstrip() for line in zip(*aligned, strict=True))
+
+
+def _number_texts(cells: list) -> list[str] | None:
+    """A numeric column's cells as tabulate writes them, padded on the right so that
+    their decimal points (or exponents) line up."""
+    if all(type(v) is int for v in cells):
+        return [str(v) for v in cells]
+    if not all(type(v) is float for v in cells):
+        return None
+    texts = [format(v, "g") for v in cells]
+    points = [_after_point(text) for text in texts]
+    most = max(points)
+    return [text + " " * (most - point) for text, point in zip(texts, points, strict=True)]
+
+
+def _after_point(text: str) -> int:
+    """tabulate's _afterpoint for ``format(float, "g")``: characters after the point, or
+    after the 'e' without one; -1 without either (integers, nan, inf)."""
+    point = text.rfind(".")
+    if point < 0:
+        point = text.rfind("e")
+    return -1 if point < 0 else len(text) - point - 1
+
+
+def _plain_texts(cells: list) -> list[str] | None:
+    """A text column's cells as tabulate writes them: stripped; None for any other kind."""
+    texts = []
+    for cell in cells:
+        if isinstance(cell, str):
+            text = cell
+        elif hasattr(cell, "isoformat"):  # tabulate's test for datetime-like cells
+            text = f"{cell}"
+        else:
+            return None
+        if not text.isascii():
+            return None
+        texts.append(text.strip())
+    return texts
+
+
+def _aligned(header: str, texts: list[str], right: bool) -> list[str]:
+    """The header and the cells, padded to the column's width."""
+    width = max(len(header) + HEADER_PADDING, max(map(len, texts)))
+    if right:
+        return [header.rjust(width), *(text.rjust(width) for text in texts)]
+    return [header.ljust(width), *(text.ljust(width) for text in texts)]
 
 
 def _is_numeric(values) -> bool:

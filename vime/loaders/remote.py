@@ -11,13 +11,21 @@ vime.loaders.nodes), and every way h5pyd differs from h5py is handled here:
   names the domain, the endpoint and the reason (``remote_error``); a
   dropped connection mid-job is one such error.
 - **Ids.** h5pyd's object ids do not hash; a wrapper's ``id`` is the uuid.
-- **Attributes.** h5pyd keeps an object's attributes from its first request
-  (a domain is read-only here, so they cannot go stale), and gives
-  ``h5pyd.Empty`` for an empty one, which the wrappers give as ``h5py.Empty``.
+- **What is read once.** Opening a domain fetches its whole structure in one
+  or two requests, and h5pyd keeps it: links, shapes, dtypes and attributes
+  are the ones of ``open`` (as a file's listing is), and a page is one
+  request per dataset it reads, for its rows alone. Values are read afresh on
+  each page, so values another client writes show on the next page; new
+  datasets, a new shape or new attributes show once the domain is opened
+  again (``Source.sync`` has no file to watch). h5pyd gives ``h5pyd.Empty``
+  for an empty attribute, which the wrappers give as ``h5py.Empty``.
 - **Latency.** Each request costs a round trip. A read of many rows is cut
   along its rows into pieces of whole HSDS chunks, fetched
   ``VIME_REMOTE_CONCURRENCY`` (default 4) at a time by a few threads, which
   also keeps the service's data nodes busy in parallel.
+- **Connections.** requests_unixsocket keeps one pool of connections per URL,
+  query included, so each page to an http+unix:// endpoint opened a socket:
+  the domain's session gets one pool per socket (``_one_pool_per_socket``).
 - **Waiting.** h5pyd's defaults (10 retries with back-off, a 180 s timeout)
   would hold a request for minutes when the service is down: 2 retries, and
   ``VIME_REMOTE_TIMEOUT`` seconds (default 60) per request.
@@ -66,6 +74,7 @@ PIECE_BYTES = 1 << 20  # a read is cut into pieces of about this size (whole HSD
 PIECE_CHUNKS = 16  # of at most this many chunks: HSDS's tasks per node per request
 BUSY, BUSY_RETRIES, BUSY_PAUSE = 503, 6, 0.05  # HSDS's "too many tasks": wait and ask again
 MISSING = (404, 410)
+UNIX_SCHEME = "http+unix://"
 
 
 def concurrency_setting() -> int:
@@ -93,6 +102,7 @@ def open_domain(path: str) -> RemoteSource:
         )
     with _opening(path):
         handle = _file(path)
+    _one_pool_per_socket(handle, concurrency_setting())
     return RemoteSource(path, RemoteFile(handle, path))
 
 
@@ -122,6 +132,54 @@ def _file_class() -> type:
             return super()._init_db(domain, **{**kwargs, **self._settings})
 
     return File
+
+
+def _one_pool_per_socket(handle, connections: int) -> None:
+    """Keep the connections to an http+unix:// endpoint open from one request to the next.
+
+    requests_unixsocket, h5pyd's way to a unix socket, keeps a pool of
+    connections per URL, its query included: each page (a new ``select``) opened
+    a socket, and closed one 25 pages on. One pool per socket instead, of as
+    many connections as a read has requests in flight.
+    """
+    try:
+        session = handle.id.db.plugin.http_conn._s
+    except AttributeError:  # another h5pyd: its connections are its own
+        return
+    if UNIX_SCHEME in getattr(session, "adapters", {}):
+        session.mount(UNIX_SCHEME, _socket_adapter_class()(connections))
+
+
+@functools.cache
+def _socket_adapter_class() -> type:
+    from urllib.parse import urlsplit
+
+    import urllib3
+    from requests_unixsocket.adapters import UnixAdapter, UnixHTTPConnectionPool
+
+    class SocketPool(UnixHTTPConnectionPool):
+        def __init__(self, socket_url: str, timeout, connections: int):
+            urllib3.HTTPConnectionPool.__init__(
+                self, "localhost", timeout=timeout, maxsize=connections
+            )
+            self.socket_path = socket_url  # what UnixHTTPConnection takes the path from
+            self.timeout = timeout
+
+    class SocketAdapter(UnixAdapter):
+        def __init__(self, connections: int):
+            super().__init__()
+            self.connections = connections
+
+        def get_connection(self, url, proxies=None):
+            socket_url = f"{UNIX_SCHEME}{urlsplit(url).netloc}/"
+            with self.pools.lock:
+                pool = self.pools.get(socket_url)
+                if pool is None:
+                    pool = SocketPool(socket_url, self.timeout, self.connections)
+                    self.pools[socket_url] = pool
+            return pool
+
+    return SocketAdapter
 
 
 @contextlib.contextmanager
