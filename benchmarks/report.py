@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 from datetime import datetime
 from importlib import metadata
@@ -33,7 +34,15 @@ def side_time(side: Side | None) -> str:
         return "—"
     if not side.ok:
         return "error"
-    return seconds_text(side.seconds)
+    return seconds_text(side.seconds) + service_text(side)
+
+
+def service_text(side: Side) -> str:
+    """For the HSDS rows: the CPU time the service spent meanwhile (the median of the runs)."""
+    spent = [s.extra["service_cpu"] for s in side.samples if "service_cpu" in s.extra]
+    if not spent:
+        return ""
+    return f" (service CPU {seconds_text(statistics.median(spent))})"
 
 
 def side_rss(side: Side | None) -> str:
