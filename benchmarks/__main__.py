@@ -73,12 +73,15 @@ def main(argv: list[str]) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="vime-bench-") as scratch:
         bench = Bench(files, Path(scratch), sys.executable, mode.timeout, mode.rows, cache, log)
-        for case in cases:
-            runs = mode.heavy_runs if case.heavy else mode.runs
-            log(f"{case.key}: {case.operation} ...")
-            row = run_case(case, bench, runs)
-            log(f"  {row.status} {'; '.join(row.reasons)}")
-            rows.append(row)
+        try:
+            for case in cases:
+                runs = mode.heavy_runs if case.heavy else mode.runs
+                log(f"{case.key}: {case.operation} ...")
+                row = run_case(case, bench, runs)
+                log(f"  {row.status} {'; '.join(row.reasons)}")
+                rows.append(row)
+        finally:
+            bench.close()  # a service the rows started stops before its folder goes
     wall = time.perf_counter() - began
     files_note = (
         f"Reference files: {mode.rows:,} rows x 10 cols (pandas table and fixed formats),"

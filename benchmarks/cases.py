@@ -21,7 +21,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from benchmarks import checks, heavy
+from benchmarks import checks, heavy, live, remote
 from benchmarks.children import PAGE_ROWS
 from benchmarks.editor import SCROLL_KEYS, first_page, scroll_keys
 from benchmarks.generate import FILTER_QUERY, PANDAS_KEY
@@ -468,6 +468,8 @@ def all_cases(scale: tuple[int, int, int]) -> list[Case]:
         ],
         *heavy.heavy_cases(),
         *scale_cases(scale),
+        *remote.hsds_cases(),
+        *live.live_cases(),
         Case(
             "editor-list",
             "Vim: :edit → table list drawn",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 PAGE_ROWS = 100
 
@@ -368,6 +369,109 @@ def file_digest(path: str) -> str:
     return digest.hexdigest()
 
 
+# -- HSDS domains (issue 17): loading them, and the bare h5pyd floors --------------------
+# The service and its credentials come from the environment (HS_ENDPOINT, HS_USERNAME,
+# HS_PASSWORD), as h5pyd reads them; ``service`` lists the service's processes, whose
+# CPU time during the timed part is reported beside the child's own time.
+def hsds_copy(args: dict) -> dict:
+    """A local file copied into a domain with h5pyd directly, as the tests load theirs."""
+    from tests.hsds import copy_to_domain
+
+    seconds, _ = timed(copy_to_domain, Path(args["path"]), args["domain"], {})
+    return {"seconds": seconds, "check": None}
+
+
+def hsds_copy_rows(args: dict) -> dict:
+    """The first ``rows`` rows of a local dataset written into a new domain, in its chunks
+    (as many as fit), a quarter of a million rows a request."""
+    import h5py
+    import h5pyd
+
+    def copy():
+        with h5py.File(args["path"], "r") as source, h5pyd.File(args["domain"], "w") as target:
+            local = source[args["name"]]
+            rows = args["rows"]
+            chunks = (min(local.chunks[0], rows), *local.chunks[1:])
+            dataset = target.create_dataset(
+                args["name"], shape=(rows, *local.shape[1:]), dtype=local.dtype, chunks=chunks
+            )
+            for start in range(0, rows, 250_000):
+                stop = min(rows, start + 250_000)
+                dataset[start:stop] = local[start:stop]
+
+    seconds, _ = timed(copy)
+    return {"seconds": seconds, "check": None}
+
+
+def service_timed(args: dict, function):
+    """``function()`` timed, with the CPU time the service's processes spent meanwhile."""
+    from benchmarks.processes import cpu_seconds
+
+    before = cpu_seconds(args["service"])
+    seconds, value = timed(function)
+    return seconds, value, cpu_seconds(args["service"]) - before
+
+
+def hsds_slice(args: dict) -> dict:
+    """The page's floor on a domain: h5pyd reads exactly its rows (the domain and the
+    dataset opened before the clock, so the connection is made)."""
+    import h5pyd
+
+    with h5pyd.File(args["domain"], "r") as handle:
+        dataset = handle[args["name"]]
+        start, stop = args["start"], args["start"] + PAGE_ROWS
+        seconds, rows, cpu = service_timed(args, lambda: dataset[start:stop])
+    return {"seconds": seconds, "check": len(rows), "service_cpu": cpu}
+
+
+def hsds_column(args: dict) -> dict:
+    """A plot's floor on a domain: one column read through h5pyd in chunks of
+    ``chunk_rows`` rows, one request after another; of a compound dataset, the field
+    that holds it (HSDS sends whole records), then its ``column``."""
+    import h5pyd
+
+    with h5pyd.File(args["domain"], "r") as handle:
+        dataset = handle[args["name"]]
+        field, column, step = args.get("field"), args["column"], args["chunk_rows"]
+
+        def read() -> int:
+            total = 0
+            for start in range(0, dataset.shape[0], step):
+                rows = dataset[start : start + step]
+                values = rows[field][:, column] if field else rows[:, column]
+                total += len(values)
+            return total
+
+        seconds, total, cpu = service_timed(args, read)
+    return {"seconds": seconds, "check": total, "service_cpu": cpu}
+
+
+def dataset_page(args: dict) -> dict:
+    """The page of a local 2-D dataset's rows, as vime's check compares it."""
+    import h5py
+    import pandas as pd
+
+    start, stop = args["start"], args["start"] + PAGE_ROWS
+    with h5py.File(args["path"], "r") as handle:
+        values = handle[args["name"]][start:stop]
+    return {"seconds": 0.0, "check": page_check(pd.DataFrame(values, index=range(start, stop)))}
+
+
+def dataset_picture(args: dict) -> dict:
+    """vime's engine drawing one column of the first ``rows`` rows of a local 2-D dataset."""
+    import h5py
+    import numpy as np
+
+    from vime.plot import braille_plot
+
+    with h5py.File(args["path"], "r") as handle:
+        column = handle[args["name"]][: args["rows"], args["column"]]
+    lines = braille_plot(
+        None, np.asarray(column, dtype="float64"), y_name=str(args["column"]), **PLOT_SIZE
+    )
+    return {"seconds": 0.0, "check": as_lines(lines)}
+
+
 OPERATIONS = {
     "seed_page": seed_page,
     "reference_page": reference_page,
@@ -389,6 +493,12 @@ OPERATIONS = {
     "filtered_page": filtered_page,
     "reference_count": reference_count,
     "pandas_to_csv": pandas_to_csv,
+    "hsds_copy": hsds_copy,
+    "hsds_copy_rows": hsds_copy_rows,
+    "hsds_slice": hsds_slice,
+    "hsds_column": hsds_column,
+    "dataset_page": dataset_page,
+    "dataset_picture": dataset_picture,
 }
 
 # Imported before the clock starts for the warm operations.

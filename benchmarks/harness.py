@@ -8,6 +8,7 @@ Python children of benchmarks/children.py, and check pages and jobs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -48,6 +49,13 @@ class Bench:
     log: Callable[[str], None] = print
     checking: bool = True  # the runner sets it for the run whose results are checked
     memo: dict = field(default_factory=dict)  # what a row's prepare found, for its runs
+    # what a row's prepare started for the rest of the run (a service): stopped at its end
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Stop what the rows' prepares started, the last started first."""
+        while self.cleanups:
+            self.cleanups.pop()()
 
 
 @dataclass(frozen=True)
@@ -245,12 +253,19 @@ def warm_backend(
     return rpc
 
 
-def child_sample(bench: Bench, operation: str, args: dict, wall: bool = False) -> Sample:
-    """A Python child's own timing (or the parent's spawn-to-result time when ``wall``)."""
+def child_sample(
+    bench: Bench, operation: str, args: dict, wall: bool = False, env: dict | None = None
+) -> Sample:
+    """A Python child's own timing (or the parent's spawn-to-result time when ``wall``);
+    ``env`` adds to its environment. What else the child reports is the sample's extra."""
+    environment = {**os.environ, **env} if env else None
     result, seconds, rss = run_python_child(
-        bench.python, operation, args, bench.timeout, bench.workdir
+        bench.python, operation, args, bench.timeout, bench.workdir, environment
     )
-    return Sample(seconds if wall else result["seconds"], rss, check=result.get("check"))
+    extra = {key: value for key, value in result.items() if key not in ("seconds", "check")}
+    return Sample(
+        seconds if wall else result["seconds"], rss, check=result.get("check"), extra=extra
+    )
 
 
 def page_start(bench: Bench, table: Table, deep: bool) -> int:

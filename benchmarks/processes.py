@@ -171,6 +171,20 @@ def descendants(root: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """The CPU time (user + system) the processes have used so far, summed; a process
+    that has exited counts nothing."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def pss_mb(pid: int) -> float | None:
     """The process's proportional set size now (a shared page counts 1/n per sharer)."""
     try:
@@ -296,9 +310,10 @@ def spawn_with_pipes(argv: list[str], err_path: Path, env=None) -> tuple[int, in
 
 
 def run_python_child(
-    python: str, operation: str, args: dict, timeout: float, workdir: Path
+    python: str, operation: str, args: dict, timeout: float, workdir: Path, env=None
 ) -> tuple[dict, float, float]:
-    """Run one operation of ``benchmarks.children`` in a fresh interpreter.
+    """Run one operation of ``benchmarks.children`` in a fresh interpreter (``env``: its
+    environment, by default this one's).
 
     Returns (the child's JSON result, seconds from spawn to its result line
     as seen here, peak RSS in MB).
@@ -306,7 +321,7 @@ def run_python_child(
     err_path = error_file(workdir, "child-")
     started = time.perf_counter()
     argv = [python, "-m", "benchmarks.children", operation, json.dumps(args)]
-    pid, stdin, stdout = spawn_with_pipes(argv, err_path)
+    pid, stdin, stdout = spawn_with_pipes(argv, err_path, env)
     os.close(stdin)
     reader = LineReader(stdout)
     try:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 from datetime import datetime
 from importlib import metadata
 
+from benchmarks import live
 from benchmarks.cases import BALLAST_MB
 from benchmarks.harness import seconds_text
 from benchmarks.heavy import CANCEL_AFTER_S, PAGE_GAP_S
@@ -33,7 +35,15 @@ def side_time(side: Side | None) -> str:
         return "—"
     if not side.ok:
         return "error"
-    return seconds_text(side.seconds)
+    return seconds_text(side.seconds) + service_text(side)
+
+
+def service_text(side: Side) -> str:
+    """For the HSDS rows: the CPU time the service spent meanwhile (the median of the runs)."""
+    spent = [s.extra["service_cpu"] for s in side.samples if "service_cpu" in s.extra]
+    if not spent:
+        return ""
+    return f" (service CPU {seconds_text(statistics.median(spent))})"
 
 
 def side_rss(side: Side | None) -> str:
@@ -285,6 +295,31 @@ How it is measured:
   `feedkeys` to the end of the redraw. Each key must put the cursor on the next (or
   previous) table row, shown by the line's index. From the middle the keys must cross a
   load of rows; after `G` they need not (the buffer holds max(300, 4 screens) rows).
+- Live files (issue 19): real writer subprocesses (tests/livewriters.py: h5py in SWMR mode
+  appending to a 1-D dataset, pandas `HDFStore.append` without SWMR) that print the time of
+  each flush. Flush → `grown`: a backend watches the table (`watch`, which looks at most 4
+  times a second); before each of {flushes} appends of {append} rows the harness waits a seeded
+  random part of the watch's interval, so that flushes fall at every phase of its looks; the
+  time runs from the writer's flush to reading the `grown` that gives the writer's new total
+  (each `grown` must give it: no partial count). The newest page: while the writer appends
+  {append} rows every {every} s, {pages} pages of the last 100 rows it flushed, one every
+  {gap} ms, each checked against what the writer wrote; the baseline is the same pages of
+  the same writer's file of {live_rows} rows, closed. In Vim: `:VimeFollow` on the SWMR
+  writer's table, in a pseudo-terminal; Vim says through a FIFO when the table holds the new
+  total with the cursor on its last row, redrawn; the time runs from the flush to reading
+  that line, and each cursor line must show the writer's last row.
+- HSDS domains (issue 17): a real local HSDS (the `hsds` package: POSIX storage in the run's
+  scratch folder, a unix socket, one data node) started by the first HSDS row and stopped
+  at the end of the run, loaded with h5pyd directly: the reference pandas table of N/10 rows
+  (1M in a full run; PyTables' index left out) and the first N/10 rows of the 8-column
+  dataset (in its chunks). vime's backend reaches it through `HS_ENDPOINT`; the floor is a
+  bare h5pyd read in a fresh interpreter (the domain and dataset opened before the clock):
+  the page's rows in one slice, or the plotted column in chunks of 250,000 rows, one request
+  after another (of the table, whole records of the field that holds it, as HSDS sends
+  them). Pages are checked against the local data the domains came from, plots against
+  vime's engine drawing the local column. Beside each time, "service CPU" is the user +
+  system time the service's processes spent meanwhile (from /proc, in 10 ms ticks). Without
+  hsds or h5pyd these rows are skipped with the reason.
 - The editor rows start real Vim headless (`vim -Nu NONE -i NONE -es`; Neovim:
   `nvim --headless -u NONE`) with the plugin on the runtimepath, run `:edit` on the
   reference file, then `:VimeTable /data`, and poll the buffers (with `reltime()`) until the
@@ -316,6 +351,11 @@ def render(
     if errors:
         lines += ["", "Errors in full:", *errors]
     notes = METHOD_NOTES.format(
+        flushes=live.FLUSHES,
+        append=f"{live.APPEND_ROWS:,}",
+        every=f"{live.APPEND_EVERY_S:g}",
+        pages=live.LIVE_PAGES,
+        live_rows=f"{live.LIVE_ROWS:,}",
         query=query,
         flat=f"{flat:g}",
         ballast=BALLAST_MB,

@@ -20,10 +20,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from benchmarks import checks, harness, heavy
+from benchmarks import checks, harness, heavy, remote
 from benchmarks.__main__ import QUICK
 from benchmarks.cases import Case, Target, all_cases
-from benchmarks.processes import BenchError, BenchSkipped, Launcher, Sample, TreePeak, vm_hwm_mb
+from benchmarks.processes import (
+    BenchError,
+    BenchSkipped,
+    Launcher,
+    Sample,
+    TreePeak,
+    cpu_seconds,
+    vm_hwm_mb,
+)
 from benchmarks.report import render
 from benchmarks.runner import run_case
 from tests.conftest import ROOT, editor_or_skip
@@ -32,7 +40,9 @@ TIME = r"\d+(\.\d+)? (ms|s)"
 NUMBER = re.compile(rf"^{TIME}$")
 MEGABYTES = re.compile(r"^\d+ MB( \(PSS \d+ MB\))?$")
 # Rows timing many answers show the median and the slowest; cancels, when the worker went.
-ANSWERS = re.compile(rf"^median {TIME}, max {TIME} \(\d+ (pages|keys, \d+ loads)\)$")
+ANSWERS = re.compile(rf"^median {TIME}, max {TIME} \(\d+ (pages|flushes|keys, \d+ loads)\)$")
+# The HSDS rows: a time, and the CPU time the service spent meanwhile.
+SERVICE = re.compile(rf"^{TIME} \(service CPU {TIME}\)$")
 CANCEL = re.compile(rf"^{TIME} \(worker gone ≤ {TIME}\)$")
 EDITOR_ROWS = {
     "editor-list": "vim",
@@ -40,6 +50,7 @@ EDITOR_ROWS = {
     "editor-nvim": "nvim",
     "editor-scroll-G-k": "vim",
     "editor-scroll-middle-j": "vim",
+    "editor-follow": "vim",
 }
 # Rows shown for information: the cold first page, the backend at rest, and the floors
 # that the rows after them are judged against.
@@ -109,12 +120,29 @@ def test_quick_run_writes_the_printed_table(quick_results):
     assert re.search(rf"\*\*\d+ of {len(targets)} targets met\.\*\*", written)
 
 
+def hsds_or_skip(row: dict) -> None:
+    """The HSDS rows run where hsds and h5pyd are installed (CI installs them)."""
+    missing = remote.missing_packages()
+    if missing:
+        assert row["result"].startswith("**SKIPPED**: ") and missing[0] in row["result"], row
+        if os.environ.get("CI"):
+            pytest.fail(row["result"])
+        pytest.skip(row["result"])
+
+
 @bench
 @pytest.mark.parametrize("case", TARGETED, ids=lambda case: case.key)
 def test_quick_run_row_has_numbers_and_a_checked_result(quick_results, case):
     row = table_rows(quick_results[1])[case.operation]
+    remote_row = case.key.startswith("hsds-")
+    if remote_row:
+        hsds_or_skip(row)
     assert row["result"] == "met" or row["result"].startswith("**NOT MET**"), row["result"]
-    if case.baseline is not None:
+    if remote_row:
+        assert SERVICE.match(row["vime"]), row["vime"]
+        if case.baseline is not None:
+            assert SERVICE.match(row["baseline"]), row["baseline"]
+    elif case.baseline is not None:
         assert NUMBER.match(row["baseline"]), row["baseline"]
         ratio = (
             r"^\+\d+\.\d ms$"
@@ -130,7 +158,7 @@ def test_quick_run_row_has_numbers_and_a_checked_result(quick_results, case):
         assert ANSWERS.match(row["vime"]), row["vime"]
     elif case.key.startswith("cancel-"):
         assert CANCEL.match(row["vime"]), row["vime"]
-    else:
+    elif not remote_row:
         assert NUMBER.match(row["vime"]), row["vime"]
     assert MEGABYTES.match(row["vime peak RSS"]), row
 
@@ -156,7 +184,7 @@ def test_quick_run_editor_row(quick_results, key):
         assert row["result"] == f"**SKIPPED**: {editor} is not installed"
     editor_or_skip(editor)
     assert row["result"] == "met" or row["result"].startswith("**NOT MET**"), row["result"]
-    shown = ANSWERS if key.startswith("editor-scroll") else NUMBER
+    shown = ANSWERS if key.startswith(("editor-scroll", "editor-follow")) else NUMBER
     assert shown.match(row["vime"]), row["vime"]
 
 
@@ -323,6 +351,53 @@ def test_an_editor_row_without_its_editor_is_skipped_with_the_reason(monkeypatch
     (nvim,) = [c for c in QUICK_CASES if c.key == "editor-nvim"]
     row = run_case(nvim, BENCH, runs=2)
     assert (row.status, row.reasons) == ("SKIPPED", ["nvim is not installed"])
+
+
+def test_the_hsds_rows_without_hsds_are_skipped_with_the_reason(monkeypatch, tmp_path):
+    monkeypatch.setattr(remote, "missing_packages", lambda: ["h5pyd"])
+    bench = SimpleNamespace(memo={}, workdir=tmp_path, cleanups=[], checking=True)
+    rows = [run_case(c, bench, runs=2) for c in QUICK_CASES if c.key.startswith("hsds-")]
+    assert len(rows) == 5
+    for row in rows:
+        assert row.status == "SKIPPED" and row.reasons[0].startswith("h5pyd not installed"), row
+    assert bench.cleanups == [] and list(tmp_path.iterdir()) == [], "no service started"
+
+
+def test_the_follow_row_without_vim_is_skipped_with_the_reason(monkeypatch):
+    monkeypatch.setattr("benchmarks.live.shutil.which", lambda name: None)
+    (follow,) = [c for c in QUICK_CASES if c.key == "editor-follow"]
+    row = run_case(follow, BENCH, runs=2)
+    assert (row.status, row.reasons) == ("SKIPPED", ["vim is not installed"])
+
+
+def test_the_service_cpu_is_shown_beside_both_sides():
+    def remote_sample(seconds, cpu):
+        return lambda bench: Sample(seconds, 100.0, extra={"service_cpu": cpu})
+
+    target = Target("≤ 2x the floor", max_slowdown=2)
+    row = run_case(case(remote_sample(0.03, 0.02), remote_sample(0.01, 0.01), target), BENCH, 1)
+    assert row.reasons == ["3.00x the baseline's time > 2x"]
+    text = render([row], "full", "", 1.0, "q", 10)
+    assert "| 30.0 ms (service CPU 20.0 ms) | 10.0 ms (service CPU 10.0 ms) |" in text
+
+
+def test_a_run_stops_what_its_rows_started_the_last_first():
+    stopped = []
+    bench = harness.Bench(
+        files=None, workdir=None, python="", timeout=1, plot_points=1, cache=None, log=print
+    )
+    bench.cleanups += [lambda: stopped.append("service"), lambda: stopped.append("writer")]
+    bench.close()
+    assert stopped == ["writer", "service"] and bench.cleanups == []
+
+
+def test_cpu_seconds_counts_the_processes_own_time():
+    before = cpu_seconds([os.getpid()])
+    deadline = time.monotonic() + 30
+    while cpu_seconds([os.getpid()]) == before:  # spins until the next clock tick
+        assert time.monotonic() < deadline
+    assert cpu_seconds([os.getpid()]) > before
+    assert cpu_seconds([2**22 + 1]) == 0.0, "a process that is gone counts nothing"
 
 
 def test_scale_rows_skip_when_the_disk_is_too_small(tmp_path, monkeypatch):
