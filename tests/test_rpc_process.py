@@ -294,6 +294,15 @@ def test_protocol_module_does_not_import_hdf5_libraries():
     assert protocol.encode({"a": 1}) == b'{"a": 1}\n'
 
 
+def test_start_up_imports_no_handler_module():
+    """The table names its handlers; their modules load on first use (start-up time)."""
+    code = (
+        "import sys, vime.loop\n"
+        "print(sorted(m for m in sys.modules if m.startswith('vime.handlers.')))"
+    )
+    assert run_python(code).stdout.strip() == b"[]"
+
+
 def test_pushed_notifications_and_replies_interleave_as_whole_lines(tmp_path, pandas_file):
     """A compute job pushes progress while the loop answers a stream of requests."""
     process = RpcProcess(env={"VIME_CHUNK_ROWS": "10", "VIME_CONFIG": str(tmp_path / "c.json")})

@@ -66,6 +66,11 @@ PRELOAD = (
     "vime.export",
     "vime.results",
     "vime.storewriter",
+    "vime.handlers.data",  # the handler table imports its modules on first use
+    "vime.handlers.plot",
+    "vime.handlers.search",
+    "vime.handlers.compute",
+    "vime.handlers.watch",
 )
 
 

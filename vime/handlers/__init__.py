@@ -10,17 +10,32 @@ cancelled and pushes progress, and goes on answering meanwhile.
 
 from __future__ import annotations
 
-from vime.handlers import compute, core, data, plot, search, watch
+import importlib
+
+
+def _resolve(where: str):
+    """'data.table' -> vime.handlers.data.table, imported on first use: start-up
+    and ``ping`` import no handler module but the table itself."""
+    module, _, name = where.rpartition(".")
+    return getattr(importlib.import_module(f"vime.handlers.{module}"), name)
 
 
 class Method:
-    __slots__ = ("handler", "params", "summary", "worker")
+    __slots__ = ("_handler", "params", "summary", "where", "worker")
 
     def __init__(self, handler, summary: str, params: dict, worker: bool = False):
-        self.handler = handler
+        """``handler``: 'module.function' under vime.handlers, or the function."""
+        self.where = handler if isinstance(handler, str) else None
+        self._handler = None if isinstance(handler, str) else handler
         self.summary = summary
         self.params = params
         self.worker = worker
+
+    @property
+    def handler(self):
+        if self._handler is None:
+            self._handler = _resolve(self.where)
+        return self._handler
 
     def accepts(self) -> set[str]:
         return {name.rstrip("?") for name in self.params}
@@ -29,25 +44,25 @@ class Method:
 PATH = {"path?": "file path (default: the file opened last)"}
 
 METHODS: dict[str, Method] = {
-    "ping": Method(core.ping, "Version, pid, Python and library versions", {}),
-    "methods": Method(core.methods, "Every method with its summary and params; error codes", {}),
-    "shutdown": Method(core.shutdown, "Reply, close every file and exit 0", {}),
+    "ping": Method("core.ping", "Version, pid, Python and library versions", {}),
+    "methods": Method("core.methods", "Every method with its summary and params; error codes", {}),
+    "shutdown": Method("core.shutdown", "Reply, close every file and exit 0", {}),
     "cancel": Method(
-        core.cancel,
+        "core.cancel",
         "Cancel a running request (plot, info, export, ...); it replies error -32006",
         {"id?": "id of the request to cancel (default: the newest running one)"},
     ),
     "$/cancelRequest": Method(
-        core.cancel, "LSP's form of cancel, usually sent as a notification", {"id": "request id"}
+        "core.cancel", "LSP's form of cancel, usually sent as a notification", {"id": "request id"}
     ),
     "open": Method(
-        data.open_file,
+        "data.open_file",
         "Open an HDF5 file read-only; list its tables",
         {"path": "file to open (alias: file)", "file?": "the seed's name for path"},
     ),
-    "tables": Method(data.tables, "List the tables of a file and its compute results", {**PATH}),
+    "tables": Method("data.tables", "List the tables of a file and its compute results", {**PATH}),
     "table": Method(
-        data.table,
+        "data.table",
         "A page of rows as text, with columns and dtypes",
         {
             "name": "table name, e.g. /exp/results",
@@ -65,13 +80,13 @@ METHODS: dict[str, Method] = {
         },
     ),
     "info": Method(
-        data.info,
+        "data.info",
         "Shape, dtypes, attributes, storage and a describe() summary",
         {"name": "table name", **PATH},
         worker=True,
     ),
     "columns": Method(
-        data.columns,
+        "data.columns",
         "Save the column order of a table and return the merged list",
         {
             "name": "table name",
@@ -80,9 +95,9 @@ METHODS: dict[str, Method] = {
             "hidden?": "column names to hide",
         },
     ),
-    "close": Method(data.close, "Close one file, or every file without path", {**PATH}),
+    "close": Method("data.close", "Close one file, or every file without path", {**PATH}),
     "plot": Method(
-        plot.plot,
+        "plot.plot",
         "A braille plot or a heatmap of columns as text, with the cells to colour",
         {
             "name?": "table (default: the table paged last)",
@@ -107,7 +122,7 @@ METHODS: dict[str, Method] = {
         worker=True,
     ),
     "search": Method(
-        search.search,
+        "search.search",
         "Find the next row whose cells show a text, or that a query keeps",
         {
             "name": "table name",
@@ -124,13 +139,13 @@ METHODS: dict[str, Method] = {
         worker=True,
     ),
     "count": Method(
-        search.count,
+        "search.count",
         "Count the rows a query keeps",
         {"name": "table name", **PATH, "query": "a query expression"},
         worker=True,
     ),
     "compute_start": Method(
-        compute.start,
+        "compute.start",
         "Start a background job; compute_done/compute_error is pushed when it ends",
         {
             "source": "table to read",
@@ -149,15 +164,15 @@ METHODS: dict[str, Method] = {
             "name?": "name of the result, under /__computed__/ (default: from the request)",
         },
     ),
-    "compute_status": Method(compute.status, "State of the running or last job", {}),
-    "compute_cancel": Method(compute.cancel, "Cancel the running job", {"job?": "job id"}),
+    "compute_status": Method("compute.status", "State of the running or last job", {}),
+    "compute_cancel": Method("compute.cancel", "Cancel the running job", {"job?": "job id"}),
     "drop": Method(
-        compute.drop,
+        "compute.drop",
         "Remove a compute result and its file",
         {"name": "result name, /__computed__/...", **PATH},
     ),
     "export": Method(
-        compute.export,
+        "compute.export",
         "Write a table to a new CSV, HDF5 or Parquet file, atomically",
         {
             "name": "table name",
@@ -169,7 +184,7 @@ METHODS: dict[str, Method] = {
         worker=True,
     ),
     "watch": Method(
-        watch.watch,
+        "watch.watch",
         "Follow a table (or every table) of a file being written; grown is pushed as it grows",
         {
             "name?": "table to follow (default: every table of the file)",
@@ -177,16 +192,16 @@ METHODS: dict[str, Method] = {
         },
     ),
     "unwatch": Method(
-        watch.unwatch,
+        "watch.unwatch",
         "Stop following a table (or, without name, the file's tables)",
         {"name?": "table followed (default: the watch of every table)", **PATH},
     ),
 }
 
 # Work that only a worker runs, started by a method above (compute_start, watch).
-WORKER_TASKS = {"compute_run": compute.run, "watch_run": watch.run}
+WORKER_TASKS = {"compute_run": "compute.run", "watch_run": "watch.run"}
 
 
 def handler_for(name: str):
     """The handler a worker runs for a method or a worker task."""
-    return WORKER_TASKS[name] if name in WORKER_TASKS else METHODS[name].handler
+    return _resolve(WORKER_TASKS[name]) if name in WORKER_TASKS else METHODS[name].handler
