@@ -139,6 +139,16 @@ def test_numbers_match_their_shown_form(searcher, table_file):
     assert missing["row"] == 1200
 
 
+def test_given_columns_leave_the_index_out(searcher, table_file):
+    """columns: 'search only these columns'; without it, the index is searched too."""
+    _, frame = table_file
+    hit = find(searcher, text="2500", from_row=-1)
+    assert (hit["row"], hit["column"]) == (2500, "index")
+    shows = [i for i, n in enumerate(frame["count"]) if "2500" in str(n)]
+    only = find(searcher, text="2500", from_row=-1, columns=["count"])
+    assert (only["row"], only["column"]) == ((shows[0], "count") if shows else (None, None))
+
+
 def test_smart_case_regex_dates_and_categories(searcher):
     assert find(searcher, text="row-5", from_row=-1)["row"] == 5  # lower case: ignore case
     assert find(searcher, text="ROW-5", from_row=-1)["row"] is None  # capitals: match case

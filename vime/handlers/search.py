@@ -25,7 +25,9 @@ def search(state, params) -> dict:
         columns = p.string_list(params, "columns", None)
         shown = table.select_columns(columns) if columns is not None else list(table.columns)
         regex = p.boolean(params, "regex", False)
-        matcher = engine.TextMatcher(text, shown, regex, p.choice(params, "case", CASES, "smart"))
+        case = p.choice(params, "case", CASES, "smart")
+        # Given columns are the only ones searched; by default the index is too.
+        matcher = engine.TextMatcher(text, shown, regex, case, with_index=columns is None)
     wrap = p.boolean(params, "wrap", True)
     return {"name": table.name, **engine.find(table, matcher, from_row, forward, wrap,
                                               state.progress)}  # fmt: skip
