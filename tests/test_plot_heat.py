@@ -11,7 +11,7 @@ from tests.conftest import examples
 from vime.axes import Axis
 from vime.colormap import LEVELS, VIRIDIS_STOPS, palette, srgb_to_oklab, viridis, xterm_colours
 from vime.errors import InvalidParams, PlotFailed
-from vime.heatmap import MatrixReducer, heat_histogram, heat_matrix
+from vime.heatmap import MatrixReducer, _row_group_sums, heat_histogram, heat_matrix
 
 # -- the colour map ------------------------------------------------------------------
 
@@ -230,3 +230,18 @@ def test_a_large_matrix_is_read_once_in_row_chunks():
     peak = heat_matrix(lambda: [matrix], rows=3000, cols=2000, width=80, height=24, reduce="max")
     assert peak.value_range[1] == float(matrix.max())
     assert mean.value_range[1] < peak.value_range[0]  # means of ~1600 values sit near 0.5
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(
+    rows=st.integers(1, 60),
+    cols=st.integers(1, 9),
+    cuts=st.sets(st.integers(1, 59), max_size=6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_row_group_sums_are_reduceat_s_numbers(rows, cols, cuts, seed):
+    """The faster row-group sums give the very numbers numpy's reduceat gives."""
+    block = np.random.default_rng(seed).normal(size=(rows, cols)).astype(np.float32) * 1e3
+    starts = np.array([0, *sorted(c for c in cuts if c < rows)])
+    expected = np.add.reduceat(block, starts, axis=0, dtype=np.float64)
+    assert np.array_equal(_row_group_sums(block, starts), expected)
