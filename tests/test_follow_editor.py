@@ -12,24 +12,12 @@ from __future__ import annotations
 import pytest
 
 from tests import livewriters as lw
-from tests.conftest import editor_or_skip
-from tests.test_editor_plugin import EDITORS, Session, open_table
+from tests import test_editor_plugin as editor
+from tests.test_editor_plugin import open_table
+
+session, fresh = editor.session, editor.fresh  # one editor per module, as there
 
 WAIT_MS = 30000
-
-
-@pytest.fixture(scope="module", params=sorted(EDITORS))
-def session(request, tmp_path_factory):
-    name = request.param
-    started = Session(name, editor_or_skip(name), tmp_path_factory.mktemp(f"follow-{name}"))
-    yield started
-    started.close()
-
-
-@pytest.fixture
-def fresh(session):
-    session.run("call Reset()")
-    return session
 
 
 @pytest.fixture

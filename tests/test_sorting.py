@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import RpcProcess
 from tests.test_compute import FrameSink, chunk_frame
+from tests.test_compute_rpc import spawn
 from tests.test_worker import alive, stuck_worker, wait_until
 from vime import sorting
 from vime.compute import Plan, run_plan
@@ -281,17 +282,6 @@ def sort_source(tmp_path):
     path = tmp_path / "sort.h5"
     frame.to_hdf(path, key="data", format="table")
     return path, frame
-
-
-def spawn(tmp_path, chunk_rows: int) -> RpcProcess:
-    return RpcProcess(
-        env={
-            "VIME_CONFIG": str(tmp_path / "config.json"),
-            "VIME_CHUNK_ROWS": str(chunk_rows),
-            "VIME_RESULTS": str(tmp_path / "results"),
-        },
-        stderr_path=tmp_path / "rpc-stderr.log",
-    )
 
 
 def page(rpc: RpcProcess, name: str, start: int, count: int) -> list[list[str]]:

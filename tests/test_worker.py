@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import processes
 from tests.conftest import RpcProcess
 from vime.errors import Cancelled, FileMissing, MemoryLimit, WorkerDied
 
@@ -33,30 +34,10 @@ def parent_of(pid: int) -> int | None:
         return None
 
 
-def children_of(pid: int) -> list[int]:
-    """From /proc/<pid>/task/*/children (each thread's): far cheaper than a scan of /proc,
-    which the tests do every 10 ms while they wait."""
-    found = []
-    try:
-        threads = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for thread in threads:
-        try:
-            with open(f"/proc/{pid}/task/{thread}/children") as handle:
-                found += [int(child) for child in handle.read().split()]
-        except OSError:
-            continue
-    return found
-
-
 def descendants(pid: int) -> set[int]:
-    found, todo = set(), [pid]
-    while todo:
-        for child in children_of(todo.pop()):
-            found.add(child)
-            todo.append(child)
-    return found
+    """Every process under pid, from /proc/<pid>/task/*/children: far cheaper than a
+    scan of /proc, which the tests do every 10 ms while they wait."""
+    return set(processes.descendants(pid))
 
 
 def alive(pid: int) -> bool:
