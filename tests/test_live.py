@@ -96,9 +96,9 @@ def digest(path) -> str:
 
 
 # -- opening ------------------------------------------------------------------------------
-def test_the_file_opens_while_the_writer_runs_and_says_it_is_being_written(live, rpc):
+def test_the_file_opens_while_the_writer_runs_and_says_it_is_being_written(live, shared_rpc):
     writer, name, _row = live
-    opened = rpc.call("open", path=str(writer.path))
+    opened = shared_rpc.call("open", path=str(writer.path))
     assert listed_rows(opened)[name] == FIRST_ROWS
     if writer.kind == "swmr":
         assert opened["writing"] == "swmr"
@@ -106,7 +106,7 @@ def test_the_file_opens_while_the_writer_runs_and_says_it_is_being_written(live,
     else:
         assert opened["writing"] == "no-swmr"
         assert opened["warning"] == NO_SWMR_WARNING
-    listing = rpc.call("tables")
+    listing = shared_rpc.call("tables")
     assert listing["writing"] == opened["writing"]
     assert listing.get("warning") == opened.get("warning")
 
@@ -123,18 +123,18 @@ def test_the_superblock_and_the_locks_tell_who_writes(live):
     assert detect.check_file(str(writer.path)).writing is None
 
 
-def test_a_new_page_shows_rows_written_after_open(live, rpc):
+def test_a_new_page_shows_rows_written_after_open(live, shared_rpc):
     writer, name, row = live
-    rpc.opened(writer.path)
+    shared_rpc.opened(writer.path)
     assert writer.append(1500) == 2500
-    past_the_old_end = rpc.call("table", name=name, start=FIRST_ROWS, count=5)
+    past_the_old_end = shared_rpc.call("table", name=name, start=FIRST_ROWS, count=5)
     assert past_the_old_end["shape"][0] == 2500
     assert_page(past_the_old_end, 1000, 1005, row)
-    assert_page(rpc.call("table", name=name, start=2490, count=100), 2490, 2500, row)
-    assert listed_rows(rpc.call("tables"))[name] == 2500
+    assert_page(shared_rpc.call("table", name=name, start=2490, count=100), 2490, 2500, row)
+    assert listed_rows(shared_rpc.call("tables"))[name] == 2500
     writer.append(10)
-    assert listed_rows(rpc.call("tables"))[name] == 2510, "the listing catches up first"
-    assert_page(rpc.call("table", name=name, start=2505, count=100), 2505, 2510, row)
+    assert listed_rows(shared_rpc.call("tables"))[name] == 2510, "the listing catches up first"
+    assert_page(shared_rpc.call("table", name=name, start=2505, count=100), 2505, 2510, row)
 
 
 # -- watching ------------------------------------------------------------------------------
@@ -252,21 +252,21 @@ def test_a_session_leaves_the_bytes_of_the_file_unchanged(live, rpc):
 
 # -- damaged, or only open elsewhere -----------------------------------------------------------
 def test_a_damaged_copy_and_the_file_open_elsewhere_get_different_accurate_messages(
-    live, rpc, tmp_path
+    live, shared_rpc, tmp_path
 ):
     writer, name, row = live
     writer.append(3000)
     damaged = tmp_path / "damaged.h5"
     damaged.write_bytes(writer.path.read_bytes()[: end_of_last_chunk(writer.path, name) - 8])
 
-    live_file = rpc.call("open", path=str(writer.path))
+    live_file = shared_rpc.call("open", path=str(writer.path))
     assert live_file["ok"] and live_file["writing"] in ("swmr", "no-swmr")
-    assert_page(rpc.call("table", name=name, start=3995, count=5), 3995, 4000, row)
+    assert_page(shared_rpc.call("table", name=name, start=3995, count=5), 3995, 4000, row)
 
-    opened = rpc.call("open", path=str(damaged))
+    opened = shared_rpc.call("open", path=str(damaged))
     if writer.kind == "swmr":  # a SWMR reader: HDF5 skips its end-of-file check
         assert opened["writing"] == "swmr", "the copy's superblock still says so"
-        failed = rpc.call("table", name=name, start=3995, count=5)
+        failed = shared_rpc.call("table", name=name, start=3995, count=5)
         assert failed["code"] == ReadFailed.code, failed
     else:
         failed = opened
@@ -275,10 +275,10 @@ def test_a_damaged_copy_and_the_file_open_elsewhere_get_different_accurate_messa
     assert "writing" not in failed["error"]
 
 
-def test_a_file_open_for_writing_without_swmr_is_said_to_be_open_elsewhere(rpc, tmp_path):
+def test_a_file_open_for_writing_without_swmr_is_said_to_be_open_elsewhere(shared_rpc, tmp_path):
     writer = lw.LiveWriter("latest", tmp_path / "latest.h5")
     try:
-        refused = rpc.call("open", path=str(writer.path))
+        refused = shared_rpc.call("open", path=str(writer.path))
         assert refused["code"] == ReadFailed.code
         pid = writer.process.pid
         assert f"is open for writing in another program (pid {pid})" in refused["error"]
@@ -287,25 +287,25 @@ def test_a_file_open_for_writing_without_swmr_is_said_to_be_open_elsewhere(rpc, 
         assert (status.superblock, status.refuses_readers) == (3, True)
     finally:
         writer.finish()
-    assert listed_rows(rpc.call("open", path=str(writer.path))) == {"/m": 1000, "/x": 1000}
+    assert listed_rows(shared_rpc.call("open", path=str(writer.path))) == {"/m": 1000, "/x": 1000}
 
 
-def test_a_flagged_file_without_a_writer_names_the_stale_mark(rpc, tmp_path):
+def test_a_flagged_file_without_a_writer_names_the_stale_mark(shared_rpc, tmp_path):
     path = tmp_path / "crashed.h5"
     crash = ("import h5py, os, sys; f = h5py.File(sys.argv[1], 'w', libver='latest'); "
              "f['x'] = list(range(5)); f.flush(); os._exit(0)")  # fmt: skip
     subprocess.run([sys.executable, "-c", crash, str(path)], check=True, timeout=WAIT)
     assert detect.check_file(str(path)).refuses_readers, "the writer left its mark"
-    refused = rpc.call("open", path=str(path))
+    refused = shared_rpc.call("open", path=str(path))
     assert refused["code"] == ReadFailed.code
     assert "marked as open for writing without SWMR" in refused["error"]
     assert "h5clear -s" in refused["error"] and "damaged" not in refused["error"]
 
 
 # -- never crash on a half-written file ---------------------------------------------------------
-def test_pages_read_while_the_writer_appends_are_right_or_a_named_error(live, rpc):
+def test_pages_read_while_the_writer_appends_are_right_or_a_named_error(live, shared_rpc):
     writer, name, row = live
-    rpc.opened(writer.path)
+    shared_rpc.opened(writer.path)
     done = threading.Event()
 
     def keep_writing():
@@ -317,7 +317,7 @@ def test_pages_read_while_the_writer_appends_are_right_or_a_named_error(live, rp
     try:
         outcomes = []
         for _ in range(60):
-            reply = rpc.call("table", name=name, start=max(0, writer.rows - 50), count=200)
+            reply = shared_rpc.call("table", name=name, start=max(0, writer.rows - 50), count=200)
             if reply["ok"]:
                 start, stop = reply["start"], reply["stop"]
                 assert page_rows(reply) == [row(i) for i in range(start, stop)]
@@ -329,17 +329,17 @@ def test_pages_read_while_the_writer_appends_are_right_or_a_named_error(live, rp
         done.set()
         appending.join()
     assert outcomes.count("ok") >= 50, outcomes
-    assert rpc.call("ping")["ok"]
+    assert shared_rpc.call("ping")["ok"]
     assert writer.finish() == ""
 
 
-def test_a_group_made_while_the_file_is_listed_appears(rpc, tmp_path):
+def test_a_group_made_while_the_file_is_listed_appears(shared_rpc, tmp_path):
     writer = lw.LiveWriter("pandas", tmp_path / "groups.h5")
     try:
-        rpc.opened(writer.path)
+        shared_rpc.opened(writer.path)
         for number in range(5):
             writer.group(f"run{number}")
-            listed = listed_rows(rpc.call("tables"))
+            listed = listed_rows(shared_rpc.call("tables"))
             assert listed[f"/run{number}"] == FIRST_ROWS, listed
         assert set(listed) == {"/data", *(f"/run{n}" for n in range(5))}
     finally:
