@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from tests import h5fixtures as fx
-from tests.conftest import RpcProcess
+from tests.conftest import RpcProcess, SharedBackend
 from tests.hsds import HOME, PASSWORD, Service, hsds_command
 from vime.errors import ExportFailed, FileMissing, NoSuchColumn, NoSuchTable, ReadFailed
 
@@ -155,10 +155,21 @@ def backend(tmp_path, service: Service, **env) -> RpcProcess:
                       stderr_path=tmp_path / "rpc-stderr.log")  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def shared_backend(hsds, tmp_path_factory):
+    """The module's shared vime-rpc (conftest.SharedBackend) reaches the service through
+    HS_ENDPOINT, HS_USERNAME and HS_PASSWORD."""
+    folder = tmp_path_factory.mktemp("hsds-backend")
+    env = {"VIME_CHUNK_ROWS": str(CHUNK_ROWS), "VIME_LOG": str(folder / "vime.log"), **hsds.env}
+    backend = SharedBackend(folder, env)
+    yield backend
+    backend.stop()
+
+
 @pytest.fixture
-def rpc(tmp_path, hsds):
-    """A vime-rpc that reaches the service through HS_ENDPOINT, HS_USERNAME, HS_PASSWORD."""
-    process = backend(tmp_path, hsds, VIME_LOG=str(tmp_path / "vime.log"))
+def job_rpc(tmp_path, hsds):
+    """A vime-rpc of the test's own: a job's result is listed under its source file."""
+    process = backend(tmp_path, hsds)
     yield process
     process.stop()
 
@@ -178,9 +189,9 @@ def ok(reply: dict) -> dict:
 
 # -- the shared cases -------------------------------------------------------------------
 @WHERE
-def test_open_lists_every_kind(rpc, files, where):
+def test_open_lists_every_kind(shared_rpc, files, where):
     path = files.path(files.kinds, where)
-    opened = ok(rpc.call("open", path=path))
+    opened = ok(shared_rpc.call("open", path=path))
     assert opened["path"] == path  # a domain is named as given, never made a local path
     assert opened["attrs"] == {"title": "kinds"}
     listed = {t["name"]: (t["kind"], t["shape"], t["dtype"]) for t in opened["tables"]}
@@ -203,56 +214,56 @@ def test_open_lists_every_kind(rpc, files, where):
 
 
 @WHERE
-def test_pages_of_every_kind_hold_the_data(rpc, files, where):
-    rpc.opened(files.path(files.kinds, where))
+def test_pages_of_every_kind_hold_the_data(shared_rpc, files, where):
+    shared_rpc.opened(files.path(files.kinds, where))
     data = files.kinds_data
 
-    compound = ok(rpc.call("table", name="/compound", start=2, count=3))
+    compound = ok(shared_rpc.call("table", name="/compound", start=2, count=3))
     assert compound["columns"] == ["id", "pos.x", "pos.y", "label", "ok"]
     rows = rows_of(compound["content"])
     assert [int(r[1]) for r in rows] == [20, 30, 40]
     assert [float(r[2]) for r in rows] == [1.0, 1.5, 2.0]
     assert [r[4] for r in rows] == ["née-2", "née-3", "née-4"]
-    arrays = ok(rpc.call("table", name="/histograms", start=1, count=1))
+    arrays = ok(shared_rpc.call("table", name="/histograms", start=1, count=1))
     assert rows_of(arrays["content"]) == [["1", "1", "[3", "4", "5]"]]
 
-    signal_page = ok(rpc.call("table", name="/signal", start=1234, count=4))
+    signal_page = ok(shared_rpc.call("table", name="/signal", start=1234, count=4))
     values = [float(r[1]) for r in rows_of(signal_page["content"])]
     assert np.allclose(values, data["signal"][1234:1238], rtol=1e-5)
 
-    window = ok(rpc.call("table", name="/wide", col_start=298, col_count=5, count=2))
+    window = ok(shared_rpc.call("table", name="/wide", col_start=298, col_count=5, count=2))
     assert (window["columns"], window["col_stop"]) == (["298", "299"], 300)
     assert [[float(v) for v in r[1:]] for r in rows_of(window["content"])] == [
         [298.0, 299.0],
         [598.0, 599.0],
     ]
 
-    plane = ok(rpc.call("table", name="/cube", plane=[1, 2]))
+    plane = ok(shared_rpc.call("table", name="/cube", plane=[1, 2]))
     assert [[int(v) for v in r[1:]] for r in rows_of(plane["content"])] == data["cube"][
         1, 2
     ].tolist()
-    sliced = ok(rpc.call("table", name="/cube", slice="[1, :, 2, ::-2]"))
+    sliced = ok(shared_rpc.call("table", name="/cube", slice="[1, :, 2, ::-2]"))
     assert sliced["slice"] == "[1, :, 2, 4::-2]" and sliced["full_shape"] == [2, 3, 4, 5]
     assert [[int(v) for v in r[1:]] for r in rows_of(sliced["content"])] == data["cube"][
         1, :, 2, ::-2
     ].tolist()
 
-    enum = ok(rpc.call("table", name="/enum"))
+    enum = ok(shared_rpc.call("table", name="/enum"))
     assert [r[1] for r in rows_of(enum["content"])] == ["RED", "GREEN", "BLUE", "3", "RED"]
-    strings = ok(rpc.call("table", name="/strings/vlen_utf8"))
+    strings = ok(shared_rpc.call("table", name="/strings/vlen_utf8"))
     assert [r[1] for r in rows_of(strings["content"])] == ["héllo", "wörld", "日本"]
-    scalar = ok(rpc.call("table", name="/scalar"))
+    scalar = ok(shared_rpc.call("table", name="/scalar"))
     assert rows_of(scalar["content"]) == [["0", "42.5"]]
-    empty = ok(rpc.call("table", name="/empty"))
+    empty = ok(shared_rpc.call("table", name="/empty"))
     assert (empty["shape"], empty["start"], empty["stop"]) == ([0, 1], 0, 0)
 
 
 @WHERE
-def test_pandas_tables_equal_pandas(rpc, files, where):
+def test_pandas_tables_equal_pandas(shared_rpc, files, where):
     """Both formats, a Series, a MultiIndex, categories and time zones, read without PyTables."""
-    rpc.opened(files.path(files.store, where))
+    shared_rpc.opened(files.path(files.store, where))
     rich = fx.pandas_rich_frame()
-    page = ok(rpc.call("table", name="/exp/rich", start=100, count=3))
+    page = ok(shared_rpc.call("table", name="/exp/rich", start=100, count=3))
     assert page["columns"] == list(rich.columns)
     assert page["dtypes"][4:7] == ["str", "category", "datetime64[us]"]
     rows = rows_of(page["content"])
@@ -261,22 +272,22 @@ def test_pandas_tables_equal_pandas(rpc, files, where):
     assert [r[5:7] for r in rows] == [["item-100", "green"], ["item-101", "blue"],
                                       ["item-102", "red"]]  # fmt: skip
 
-    multi = ok(rpc.call("table", name="/multi/table", count=4))
+    multi = ok(shared_rpc.call("table", name="/multi/table", count=4))
     assert [r[:3] for r in rows_of(multi["content"])] == [
         ["a", "0", "0"], ["a", "1", "1.5"], ["a", "2", "3"], ["a", "3", "4.5"]
     ]  # fmt: skip
-    series = ok(rpc.call("table", name="/series/fixed"))
+    series = ok(shared_rpc.call("table", name="/series/fixed"))
     assert [float(r[1]) for r in rows_of(series["content"])] == [0.0, 1.0, 2.0, 3.0, 4.0]
-    fixed = ok(rpc.call("table", name="/exp/fixed", start=3, count=2, columns=["x", "name"]))
+    fixed = ok(shared_rpc.call("table", name="/exp/fixed", start=3, count=2, columns=["x", "name"]))
     assert [r[2] for r in rows_of(fixed["content"])] == ["item-3", "item-4"]
-    packed = ok(rpc.call("table", name="/packed", start=199, count=5))
+    packed = ok(shared_rpc.call("table", name="/packed", start=199, count=5))
     assert [int(r[0]) for r in rows_of(packed["content"])] == [199]
 
 
 @WHERE
-def test_info_describes_tables(rpc, files, where):
-    rpc.opened(files.path(files.big, where))
-    info = ok(rpc.call("info", name="/big"))
+def test_info_describes_tables(shared_rpc, files, where):
+    shared_rpc.opened(files.path(files.big, where))
+    info = ok(shared_rpc.call("info", name="/big"))
     assert info["shape"] == [ROWS, 3]
     assert info["columns"] == [
         {"name": "signal", "dtype": "float64"},
@@ -287,23 +298,23 @@ def test_info_describes_tables(rpc, files, where):
     assert info["index"][0]["first"].startswith("2024-01-01 00:00:00")
     mean = f"{files.frame['signal'].mean():.6g}"[:6]
     assert mean in info["content"]
-    grid = ok(rpc.call("info", name="/grid"))
+    grid = ok(shared_rpc.call("info", name="/grid"))
     assert grid["storage"]["chunks"] == [2000, 8]
     assert grid["storage"]["bytes"] == ROWS * 8 * 8  # a domain's as the service's scan counted
 
 
 @WHERE
-def test_plot_reads_whole_columns(rpc, files, where):
+def test_plot_reads_whole_columns(shared_rpc, files, where):
     """The plot of a whole column is the plot engine's picture of the file's numbers."""
     from vime.plot import braille_plot
 
-    rpc.opened(files.path(files.big, where))
-    line = ok(rpc.call("plot", name="/big", y="signal", width=60, height=12))
+    shared_rpc.opened(files.path(files.big, where))
+    line = ok(shared_rpc.call("plot", name="/big", y="signal", width=60, height=12))
     assert (line["points"], line["dropped"]) == (ROWS, 0)
     drawn = braille_plot(None, files.frame["signal"].to_numpy(), width=60, height=12,
                          y_name="signal")  # fmt: skip
     assert "\n".join(drawn) in line["content"]
-    scatter = ok(rpc.call("plot", name="/grid", y="3", x="5", type="scatter", width=40))
+    scatter = ok(shared_rpc.call("plot", name="/grid", y="3", x="5", type="scatter", width=40))
     assert scatter["points"] == ROWS
     drawn = braille_plot(files.grid[:, 5], files.grid[:, 3], kind="scatter", width=40,
                          x_name="5", y_name="3")  # fmt: skip
@@ -311,48 +322,48 @@ def test_plot_reads_whole_columns(rpc, files, where):
 
 
 @WHERE
-def test_search_and_count_scan_every_chunk(rpc, files, where):
-    rpc.opened(files.path(files.big, where))
+def test_search_and_count_scan_every_chunk(shared_rpc, files, where):
+    shared_rpc.opened(files.path(files.big, where))
     frame = files.frame
     needle = f"{frame['signal'].iloc[ROWS - 5]:.6g}"
-    found = ok(rpc.call("search", name="/big", text=needle, from_row=10))
+    found = ok(shared_rpc.call("search", name="/big", text=needle, from_row=10))
     assert (found["row"], found["column"]) == (ROWS - 5, "signal")
-    by_query = ok(rpc.call("search", name="/big", query="count == 96 & station == 'east'"))
+    by_query = ok(shared_rpc.call("search", name="/big", query="count == 96 & station == 'east'"))
     expected = frame.reset_index().query("count == 96 and station == 'east'").index[0]
     assert by_query["row"] == expected
-    counted = ok(rpc.call("count", name="/big", query="signal > 1.5"))
+    counted = ok(shared_rpc.call("count", name="/big", query="signal > 1.5"))
     assert counted["count"] == int((frame["signal"] > 1.5).sum())
 
 
 @WHERE
-def test_compute_writes_a_result_listed_under_the_source(rpc, files, where):
+def test_compute_writes_a_result_listed_under_the_source(job_rpc, files, where):
     path = files.path(files.big, where)
-    rpc.opened(path)
-    started = ok(rpc.call("compute_start", source="/big", query="signal > 0",
+    job_rpc.opened(path)
+    started = ok(job_rpc.call("compute_start", source="/big", query="signal > 0",
                           groupby="station", agg={"count": ["sum"]}))  # fmt: skip
-    done = rpc.wait_notification("compute_done")
+    done = job_rpc.wait_notification("compute_done")
     assert done["status"] == "done" and done["table"] == started["table"]
     expected = files.frame[files.frame["signal"] > 0].groupby("station")["count"].sum()
-    page = ok(rpc.call("table", name=done["table"]))
+    page = ok(job_rpc.call("table", name=done["table"]))
     assert {r[1]: int(r[2]) for r in rows_of(page["content"])} == expected.to_dict()
-    listed = ok(rpc.call("tables"))["tables"]
+    listed = ok(job_rpc.call("tables"))["tables"]
     result = next(t for t in listed if t["name"] == done["table"])
     assert result["source"] == {"path": path, "table": "/big"}
     assert result["stale"] is False
 
 
 @WHERE
-def test_export_writes_a_local_file(rpc, files, where, tmp_path):
-    rpc.opened(files.path(files.big, where))
+def test_export_writes_a_local_file(shared_rpc, files, where, tmp_path):
+    shared_rpc.opened(files.path(files.big, where))
     target = tmp_path / "out.csv"
-    exported = ok(rpc.call("export", name="/grid", to=str(target)))
+    exported = ok(shared_rpc.call("export", name="/grid", to=str(target)))
     assert (exported["rows"], exported["cols"]) == (ROWS, 8)
     with open(target, newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == [str(i) for i in range(8)]
     assert len(rows) == ROWS + 1
     assert np.allclose([float(v) for v in rows[ROWS]], files.grid[ROWS - 1])
-    to_domain = rpc.call("export", name="/grid", to=f"hdf5:/{HOME}/out.h5")
+    to_domain = shared_rpc.call("export", name="/grid", to=f"hdf5:/{HOME}/out.h5")
     assert to_domain["code"] == ExportFailed.code
     assert (
         to_domain["error"] == f"hdf5:/{HOME}/out.h5: export writes a local file, not an HSDS domain"
@@ -360,15 +371,15 @@ def test_export_writes_a_local_file(rpc, files, where, tmp_path):
 
 
 @WHERE
-def test_bad_requests_name_the_domain_and_the_reason(rpc, files, where):
+def test_bad_requests_name_the_domain_and_the_reason(shared_rpc, files, where):
     path = files.path(files.kinds, where)
-    rpc.opened(path)
-    table = rpc.call("table", name="/nope")
+    shared_rpc.opened(path)
+    table = shared_rpc.call("table", name="/nope")
     assert (table["ok"], table["code"]) == (False, NoSuchTable.code)
     assert table["error"].startswith(f"{path}: no table '/nope'")
-    column = rpc.call("plot", name="/compound", y="nope")
+    column = shared_rpc.call("plot", name="/compound", y="nope")
     assert column["code"] == NoSuchColumn.code and path in column["error"]
-    sliced = rpc.call("table", name="/cube", slice="[9]")
+    sliced = shared_rpc.call("table", name="/cube", slice="[9]")
     assert sliced["code"] == -32602 and "axis 0" in sliced["error"]
 
 
@@ -392,7 +403,7 @@ def comparable(reply: dict, path: str) -> str:
     return json.dumps(reply, sort_keys=True).replace(path, "<path>")
 
 
-def test_every_table_reads_the_same_from_a_domain_as_from_its_file(rpc, files):
+def test_every_table_reads_the_same_from_a_domain_as_from_its_file(shared_rpc, files):
     """Each table of each fixture: its listing, pages, fast pages, column windows,
     planes and slices (of N-D datasets), and info, reply for reply.
 
@@ -402,7 +413,9 @@ def test_every_table_reads_the_same_from_a_domain_as_from_its_file(rpc, files):
     differences = []
     for local in (files.kinds, files.store, files.big):
         paths = {where: files.path(local, where) for where in ("local", "hsds")}
-        listings = {where: ok(rpc.call("open", path=p))["tables"] for where, p in paths.items()}
+        listings = {
+            where: ok(shared_rpc.call("open", path=p))["tables"] for where, p in paths.items()
+        }
         for entry, remote in zip(listings["local"], listings["hsds"], strict=True):
             name = entry["name"]
             if comparable(entry, paths["local"]) != comparable(remote, paths["hsds"]):
@@ -412,7 +425,9 @@ def test_every_table_reads_the_same_from_a_domain_as_from_its_file(rpc, files):
                 ask.keys() & {"plane", "slice"}
             ]  # fmt: skip
             for method, ask in asks:
-                replies = {w: rpc.call(method, name=name, path=p, **ask) for w, p in paths.items()}
+                replies = {
+                    w: shared_rpc.call(method, name=name, path=p, **ask) for w, p in paths.items()
+                }
                 assert replies["local"]["ok"], (name, ask, replies["local"])
                 if comparable(replies["local"], paths["local"]) != comparable(
                     replies["hsds"], paths["hsds"]
@@ -447,25 +462,25 @@ def test_a_domain_url_names_its_endpoint(tmp_path, hsds, files):
         process.stop()
 
 
-def test_errors_name_the_domain_the_endpoint_and_the_reason(rpc, hsds, tmp_path):
-    absent = rpc.call("open", path=f"hdf5:/{HOME}/absent.h5")
+def test_errors_name_the_domain_the_endpoint_and_the_reason(shared_rpc, hsds, tmp_path):
+    absent = shared_rpc.call("open", path=f"hdf5:/{HOME}/absent.h5")
     assert absent["code"] == FileMissing.code
     assert absent["error"].startswith(f"hdf5:/{HOME}/absent.h5: no such domain on HSDS at ")
     assert hsds.endpoint in absent["error"]
 
     endpoint = "http+unix://" + str(tmp_path / "no.sock").replace("/", "%2F")
-    unreachable = rpc.call("open", path=f"{endpoint}{HOME}/kinds.h5")
+    unreachable = shared_rpc.call("open", path=f"{endpoint}{HOME}/kinds.h5")
     assert unreachable["code"] == ReadFailed.code
     assert unreachable["error"] == (
         f"{endpoint}{HOME}/kinds.h5: cannot reach HSDS at {endpoint}: no such socket"
     )
-    in_url = rpc.call("open", path=f"http://me:s3cret@127.0.0.1:1{HOME}/kinds.h5")
+    in_url = shared_rpc.call("open", path=f"http://me:s3cret@127.0.0.1:1{HOME}/kinds.h5")
     assert in_url["code"] == -32602 and "s3cret" not in json.dumps(in_url)
     assert in_url["error"] == (
         f"http://127.0.0.1:1{HOME}/kinds.h5: put the user and password in HS_USERNAME and "
         "HS_PASSWORD (or ~/.hscfg), not in the URL"
     )
-    assert ok(rpc.call("ping"))["pid"] > 0
+    assert ok(shared_rpc.call("ping"))["pid"] > 0
 
 
 def test_a_wrong_password_is_refused_and_written_nowhere(tmp_path, hsds, files):
