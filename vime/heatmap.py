@@ -365,18 +365,25 @@ def _half_blocks(levels: np.ndarray, first_col: int) -> tuple[list[str], list[Ce
     fg = np.where(top >= 0, top, bottom)
     bg = np.where(top >= 0, bottom, -1)
     glyphs = np.where(top >= 0, UPPER, np.where(bottom >= 0, LOWER, " "))
-    text = ["".join(row) for row in glyphs]
-    cells = []
-    for line, (fgs, bgs) in enumerate(zip(fg, bg, strict=True)):
-        edges = np.flatnonzero((fgs[1:] != fgs[:-1]) | (bgs[1:] != bgs[:-1])) + 1
-        for start, end in zip(
-            np.r_[0, edges].tolist(), np.r_[edges, len(fgs)].tolist(), strict=True
-        ):
-            if fgs[start] >= 0:
-                cells.append(
-                    (line, first_col + start, first_col + end, int(fgs[start]), int(bgs[start]))
-                )
-    return text, cells
+    text = ["".join(row) for row in glyphs.tolist()]
+    # A run starts where a line starts or its colours change; it ends where the next
+    # run of its line starts, or at the line's end.
+    starts = np.ones(fg.shape, dtype=bool)
+    starts[:, 1:] = (fg[:, 1:] != fg[:, :-1]) | (bg[:, 1:] != bg[:, :-1])
+    line, start = np.nonzero(starts)
+    end = np.r_[start[1:], 0]
+    end[np.r_[line[1:] != line[:-1], True]] = fg.shape[1]
+    coloured = fg[line, start] >= 0
+    line, start, end = line[coloured], start[coloured], end[coloured]
+    runs = zip(
+        line.tolist(),
+        (start + first_col).tolist(),
+        (end + first_col).tolist(),
+        fg[line, start].tolist(),
+        bg[line, start].tolist(),
+        strict=True,
+    )
+    return text, list(runs)
 
 
 def _merge_lines(cells: list[Cell], more: list[Cell]) -> list[Cell]:
