@@ -186,6 +186,22 @@ def test_pandas_fast_page_is_the_stored_rows(opened, files):
     assert fixed.tolist() == expected.tolist()
 
 
+def test_raw_rows_fill_the_array_given(opened):
+    """``out``: h5py reads straight into it; reversed slices and pandas blocks are
+    copied into it; either way the rows come back in it."""
+    full = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5)
+    cube = opened("generic").table("/cube")
+    out = np.full((2, 5), -1, dtype=full.dtype)
+    assert cube.raw(1, 3, plane=[1, 2], out=out) is out
+    assert (out == full[1, 2, 1:3]).all()
+    backwards = cube.sliced("[1, 2, ::-1, :]")
+    assert backwards.raw(0, 2, out=out) is out and (out == full[1, 2, ::-1][:2]).all()
+    fixed = opened("store").table("/exp/fixed")
+    rows = fixed.raw(3, 5)
+    into = np.empty_like(rows)
+    assert fixed.raw(3, 5, out=into) is into and into.tolist() == rows.tolist()
+
+
 def test_unpickling_pandas_attributes_refuses_code():
     class Attrs(dict):
         pass

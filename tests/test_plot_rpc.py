@@ -12,6 +12,7 @@ import pytest
 from tests.frametable import FrameState, FrameTable
 from vime.errors import InvalidParams, NoSuchColumn, PlotFailed
 from vime.handlers import plot as handler
+from vime.heatmap import heat_matrix
 from vime.plot import braille_plot
 from vime.state import State
 
@@ -514,9 +515,9 @@ def test_a_large_plane_is_read_once_in_row_chunks_without_dataframes(heat_file, 
     reads = []
     raw = table.raw
 
-    def counting_raw(start, stop, plane=None):
+    def counting_raw(start, stop, plane=None, out=None):
         reads.append((start, stop))
-        return raw(start, stop, plane)
+        return raw(start, stop, plane, out=out)
 
     monkeypatch.setattr(table, "raw", counting_raw)
     monkeypatch.setattr(table, "page", lambda *args, **kwargs: pytest.fail("a DataFrame page"))
@@ -527,6 +528,75 @@ def test_a_large_plane_is_read_once_in_row_chunks_without_dataframes(heat_file, 
     assert reads[1:] == [(start, start + 100) for start in range(0, 1500, 100)]
     assert progress == [(start + 100, 1500, "rows") for start in range(0, 1500, 100)]
     assert result["points"] == 1500 * 1200
+
+
+def chunked_plane(path, rows: int, cols: int, chunk_rows: int) -> np.ndarray:
+    """A float32 plane stored in chunks of whole rows, written to ``path``; returned."""
+    import h5py
+
+    plane = np.random.default_rng(rows).normal(size=(rows, cols)).astype(np.float32)
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("plane", data=plane, chunks=(chunk_rows, cols))
+    return plane
+
+
+@pytest.mark.parametrize(
+    ("chunk_rows", "start", "reads"),
+    [
+        (64, 0, [(0, 128), (128, 256), (256, 300)]),  # 150 rows a read: whole chunks of 64
+        (64, 100, [(100, 128), (128, 256), (256, 300)]),  # cut where the chunks are
+        (256, 0, [(0, 150), (150, 300)]),  # a chunk bigger than a read
+    ],
+)
+def test_a_chunked_plane_is_read_in_whole_chunks_into_one_buffer(
+    tmp_path, monkeypatch, chunk_rows, start, reads
+):
+    path = tmp_path / "chunked.h5"
+    plane = chunked_plane(path, 300, 50, chunk_rows)
+    monkeypatch.setattr(handler, "HEAT_CHUNK_BYTES", 50 * 4 * 150)
+    state = State()
+    state.open(str(path))
+    table = state.table("/plane")
+    seen, buffers = [], set()
+    raw = table.raw
+
+    def counting_raw(first, last, plane=None, out=None):
+        if out is not None:
+            seen.append((first, last))
+            buffers.add(id(out.base))
+        return raw(first, last, plane, out=out)
+
+    monkeypatch.setattr(table, "raw", counting_raw)
+    params = {"name": "/plane", "type": "heat", "start": start, "width": 60, "height": 14}
+    result = handler.plot(state, params)
+    assert seen == reads and len(buffers) == 1
+    whole = heat_matrix(lambda: [plane[start:]], rows=300 - start, cols=50, first_row=start,
+                        width=60, height=14)  # fmt: skip
+    assert result["content"].split("\n")[2:] == whole.lines
+    assert result["range"] == list(whole.value_range)
+
+
+def test_heat_of_a_plane_read_in_two_chunks_equals_the_plane_drawn_at_once(shared_rpc, tmp_path):
+    """Through the worker: 2,100 x 2,099 float32 (over 16 MB: two reads), NaN and
+    infinities in the second read only, 2,099 columns in cells of uneven widths."""
+    path = tmp_path / "wide.h5"
+    plane = chunked_plane(path, 2100, 2099, 256)
+    import h5py
+
+    with h5py.File(path, "a") as handle:
+        handle["plane"][2000:2010, 100:900] = np.nan
+        handle["plane"][2050, :3] = [np.inf, -np.inf, np.nan]
+        plane = handle["plane"][()]
+    for reduce in ("mean", "max"):
+        result = shared_rpc.opened(path).call(
+            "plot", name="/plane", type="heat", reduce=reduce, width=72, height=20
+        )
+        assert result["ok"], result
+        whole = heat_matrix(lambda: [plane], rows=2100, cols=2099, reduce=reduce)
+        assert result["content"].split("\n")[2:] == whole.lines
+        assert result["cells"] == [[line + 2, *rest] for line, *rest in whole.cells]
+        assert result["range"] == list(whole.value_range)
+        assert (result["points"], result["dropped"]) == (2100 * 2099 - 8003, 8003)
 
 
 def test_heat_of_two_columns_is_their_histogram(heat):

@@ -10,6 +10,8 @@ chunk read is reported through ``state.progress``.
 
 from __future__ import annotations
 
+import itertools
+
 from vime import params as p
 from vime.errors import InvalidParams, NoSuchColumn, PlotFailed
 
@@ -268,18 +270,21 @@ def _heat(state, table, request: PlotRequest, start: int, stop: int) -> dict:
 class MatrixReader:
     """Rows [start, stop) of a table (a plane) as 2-D float blocks of about
     HEAT_CHUNK_BYTES: as stored when the table is a plain numeric array (no
-    DataFrame), else column by column."""
+    DataFrame), read into one reused buffer in whole storage chunks; else
+    column by column. A block is valid until the next one is read."""
 
     def __init__(self, state, table, start: int, stop: int, plane):
         self.state, self.table = state, table
         self.start, self.stop, self.plane = start, stop, plane
         with state.lock:
             probe = table.raw(start, start + 1, plane)
-        columns = len(table.columns)
-        plain = probe.dtype.names is None and probe.dtype.kind in "biuf"
-        self.stored = plain and probe.ndim == 2 and probe.shape[1] == columns
+            columns = len(table.columns)
+            plain = probe.dtype.names is None and probe.dtype.kind in "biuf"
+            self.stored = plain and probe.ndim == 2 and probe.shape[1] == columns
+            stored_rows = _rows_per_storage_chunk(table) if self.stored else 1
+        self.dtype = probe.dtype
         item = probe.dtype.itemsize if self.stored else 8
-        self.chunk_rows = max(1, HEAT_CHUNK_BYTES // max(1, columns * item))
+        self.chunk_rows = _rows_per_read(columns * item, stored_rows)
 
     def blocks(self):
         import numpy as np
@@ -287,9 +292,13 @@ class MatrixReader:
         from vime.plot import as_numbers
 
         if self.stored:
+            # One buffer for every read: no new memory to fault in per block, and
+            # the block is still in the cache when it is reduced.
+            rows = min(self.chunk_rows, self.stop - self.start)
+            buffer = np.empty((rows, len(self.table.columns)), dtype=self.dtype)
             reads = (
-                self.table.raw(row, min(row + self.chunk_rows, self.stop), self.plane)
-                for row in range(self.start, self.stop, self.chunk_rows)
+                self.table.raw(first, last, self.plane, out=buffer[: last - first])
+                for first, last in _aligned_reads(self.start, self.stop, self.chunk_rows)
             )
         else:
             names = list(self.table.columns)
@@ -303,3 +312,25 @@ class MatrixReader:
             done += len(block)
             self.state.progress(done, self.stop - self.start, unit="rows")
             yield block
+
+
+def _rows_per_storage_chunk(table) -> int:
+    """Rows per storage chunk of a whole dataset whose last two axes are the rows and
+    the columns; 1 when unknown (a slice, a contiguous dataset)."""
+    chunks = table.storage().get("chunks")
+    if table.selection is not None or not chunks or len(chunks) != len(table.shape):
+        return 1
+    return int(chunks[-2]) if len(chunks) >= 2 else 1
+
+
+def _rows_per_read(row_bytes: int, stored_rows: int) -> int:
+    """About HEAT_CHUNK_BYTES of rows, in whole storage chunks when one fits: a chunk
+    split between two reads would be read (and decompressed) twice."""
+    rows = max(1, HEAT_CHUNK_BYTES // max(1, row_bytes))
+    return rows // stored_rows * stored_rows if stored_rows <= rows else rows
+
+
+def _aligned_reads(start: int, stop: int, step: int):
+    """(first, last) row ranges covering [start, stop), cut at the multiples of step."""
+    cuts = range((start // step + 1) * step, stop, step)
+    return itertools.pairwise([start, *cuts, stop])

@@ -63,14 +63,20 @@ class Table:
         names = self.data_columns(self.select_columns(columns))
         return self._read(start, stop, names, self.check_plane(plane))
 
-    def raw(self, start: int, stop: int, plane=None, columns: range | None = None) -> np.ndarray:
+    def raw(
+        self, start: int, stop: int, plane=None, columns: range | None = None, out=None
+    ) -> np.ndarray:
         """Rows [start, stop) as stored, without building a DataFrame.
 
         ``columns``: a window of column positions, for tables whose raw rows
-        are arrays along the columns (``raw_by_position``).
+        are arrays along the columns (``raw_by_position``). ``out``: an array
+        of the rows' shape and stored dtype to read into and return, so that
+        a reader of many blocks reuses one buffer (h5py reads straight into it).
         """
         start, stop = self.clamp(start, stop)
         plane = self.check_plane(plane)
+        if out is not None:
+            return self._read_raw_into(start, stop, plane, out)
         if columns is None:
             return self._read_raw(start, stop, plane)
         if not self.raw_by_position:
@@ -158,6 +164,10 @@ class Table:
 
     def _read_raw(self, start: int, stop: int, plane: tuple) -> np.ndarray:
         return self._read(start, stop, list(self.columns), plane).to_numpy()
+
+    def _read_raw_into(self, start: int, stop: int, plane: tuple, out: np.ndarray) -> np.ndarray:
+        out[...] = self._read_raw(start, stop, plane)
+        return out
 
     # -- checks shared by every table ---------------------------------------
     @property

@@ -260,11 +260,14 @@ class DatasetTable(Table):
             kept += 1
         return tuple(key), flips
 
-    def _read_records(self, start, stop, plane, fields=None, positions=None) -> np.ndarray:
+    def _read_records(
+        self, start, stop, plane, fields=None, positions=None, out=None
+    ) -> np.ndarray:
         """The stored values of the slice, read under a clear error on failure.
 
         ``fields``: top-level compound fields to read; ``positions``: the
-        increasing column positions of a 2-D view to read.
+        increasing column positions of a 2-D view to read; ``out``: the array
+        to fill and return (read into directly when the values need no change).
         """
         ensure_filters(self.dataset)
         if self.dataset.shape is None:
@@ -275,7 +278,11 @@ class DatasetTable(Table):
             self._swmr = is_swmr_reader(self.dataset)
         if self._swmr:  # HDF5 does not check the end of the file for a SWMR reader
             check_stored(self.dataset, key, self.file, self.where)
+        direct = out is not None and not (fields or flips) and self.view_shape
         try:
+            if direct and is_h5py(self.dataset):
+                self.dataset.read_direct(out, key)
+                return out
             data = source[key]
         except (OSError, RuntimeError, TypeError, ValueError) as exc:
             reason = read_error(self.dataset, exc)
@@ -286,6 +293,9 @@ class DatasetTable(Table):
             data = np.asarray(data).reshape(1)[: stop - start]
         if fields and len(fields) == 1 and data.dtype.names is None:
             data = _as_records(data, fields[0])
+        if out is not None:
+            out[...] = data
+            return out
         return data
 
     def _read(self, start, stop, columns, plane) -> pd.DataFrame:
@@ -331,6 +341,9 @@ class DatasetTable(Table):
 
     def _read_raw(self, start, stop, plane, columns=None) -> np.ndarray:
         return self._read_records(start, stop, plane, positions=columns)
+
+    def _read_raw_into(self, start, stop, plane, out) -> np.ndarray:
+        return self._read_records(start, stop, plane, out=out)
 
     def storage(self) -> dict:
         return dataset_storage(self.dataset)
