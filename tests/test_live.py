@@ -24,7 +24,7 @@ from tests import livewriters as lw
 from tests.conftest import RpcProcess
 from tests.test_worker import alive, descendants, parent_of, wait_until
 from vime.errors import NoFileOpen, NoSuchTable, NotHDF5, ReadFailed
-from vime.loaders import detect
+from vime.loaders import detect, open_source
 from vime.loaders.live import NO_SWMR_WARNING
 
 # Each case: the writer, the table it grows, and what row i shows on a page.
@@ -135,6 +135,28 @@ def test_a_new_page_shows_rows_written_after_open(live, rpc):
     writer.append(10)
     assert listed_rows(rpc.call("tables"))[name] == 2510, "the listing catches up first"
     assert_page(rpc.call("table", name=name, start=2505, count=100), 2505, 2510, row)
+
+
+def test_catching_up_with_a_writer_reads_the_superblock_not_the_locks(live, monkeypatch):
+    """A page after a flush catches up from the superblock alone: the file locks (which
+    can take milliseconds to list) are looked up only for what names the writer."""
+    writer, name, _row = live
+    source = open_source(str(writer.path))
+    try:
+        assert source.table(name).rows == FIRST_ROWS
+        looked = []
+        monkeypatch.setattr(detect, "writer_pid", lambda info: looked.append(info) or 4321)
+        writer.append(500)
+        assert source.sync()
+        assert source.table(name).rows == FIRST_ROWS + 500
+        assert looked == []
+        writing = source.write_status()["writing"]
+        if writer.kind == "swmr":  # the superblock says so
+            assert (writing, looked) == ("swmr", [])
+        else:  # only the write lock tells
+            assert writing == "no-swmr" and len(looked) == 1
+    finally:
+        source.close()
 
 
 # -- watching ------------------------------------------------------------------------------

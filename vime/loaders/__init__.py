@@ -89,7 +89,7 @@ class Source:
         self.path = path
         self.h5 = handle
         self.attrs = jsonable_attrs(handle.attrs)
-        self.status = status or FileStatus(0, 0, None)  # what says a program writes it
+        self.status = status or FileStatus(0, 0)  # what says a program writes it
         self.swmr = swmr  # opened as a SWMR reader
         self._changes = live.Changes(path)
         self._closed = False  # by a failed reopen: the next sync tries again

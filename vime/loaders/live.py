@@ -51,7 +51,7 @@ def read_as_swmr(status: FileStatus, changed: bool) -> bool:
     """Whether to open the file as a SWMR reader (see the module's docstring)."""
     if status.superblock >= 2:
         return status.swmr
-    return status.writing is not None or changed
+    return changed or status.writing is not None  # the locks looked up only if needed
 
 
 def open_handle(path: str, status: FileStatus, swmr: bool) -> h5py.File:
