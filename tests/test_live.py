@@ -10,9 +10,11 @@ the backend's replies and notifications, never for a duration.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import threading
+import time
 
 import h5py
 import numpy as np
@@ -24,8 +26,8 @@ from tests import livewriters as lw
 from tests.conftest import RpcProcess
 from tests.test_worker import alive, descendants, parent_of, wait_until
 from vime.errors import NoFileOpen, NoSuchTable, NotHDF5, ReadFailed
-from vime.loaders import detect
-from vime.loaders.live import NO_SWMR_WARNING
+from vime.loaders import detect, open_source
+from vime.loaders.live import NO_SWMR_WARNING, Changes
 
 # Each case: the writer, the table it grows, and what row i shows on a page.
 CASES = {
@@ -135,6 +137,66 @@ def test_a_new_page_shows_rows_written_after_open(live, shared_rpc):
     writer.append(10)
     assert listed_rows(shared_rpc.call("tables"))[name] == 2510, "the listing catches up first"
     assert_page(shared_rpc.call("table", name=name, start=2505, count=100), 2505, 2510, row)
+
+
+def test_catching_up_with_a_writer_reads_the_superblock_not_the_locks(live, monkeypatch):
+    """A page after a flush catches up from the superblock alone: the file locks (which
+    can take milliseconds to list) are looked up only for what names the writer."""
+    writer, name, _row = live
+    source = open_source(str(writer.path))
+    try:
+        assert source.table(name).rows == FIRST_ROWS
+        looked = []
+        monkeypatch.setattr(detect, "writer_pid", lambda info: looked.append(info) or 4321)
+        writer.append(500)
+        assert source.sync()
+        assert source.table(name).rows == FIRST_ROWS + 500
+        assert looked == []
+        writing = source.write_status()["writing"]
+        if writer.kind == "swmr":  # the superblock says so
+            assert (writing, looked) == ("swmr", [])
+        else:  # only the write lock tells
+            assert writing == "no-swmr" and len(looked) == 1
+    finally:
+        source.close()
+
+
+def test_a_file_settles_after_its_file_systems_tick(tmp_path):
+    """A look cannot rule out a later write in the same tick of the file's modification
+    time: a second where times are kept in whole seconds or tens of milliseconds (ext3,
+    FAT, exFAT), a tick of the kernel's clock where they have finer digits."""
+    path = tmp_path / "f.h5"
+    path.write_bytes(b"x")
+    now = time.time_ns()
+    coarse = (now - 200_000_000) // 10_000_000 * 10_000_000  # 0.2 s ago, in tens of ms
+    for mtime, settled in ((coarse, False), (coarse + 1, True), (now + 10**9 + 1, False)):
+        os.utime(path, ns=(now, mtime))
+        look = Changes(str(path)).look()
+        assert (look is None) == settled, (mtime, now)
+        assert look is None or not look.changed
+
+
+def test_a_settled_file_is_read_again_once_it_changes(live, monkeypatch):
+    """A page of a file that has not changed since the last look reads nothing again; a
+    page after a flush catches up (rows past the old end, and the new shape)."""
+    writer, name, row = live
+    source = open_source(str(writer.path))
+    try:
+        assert source.table(name).rows == FIRST_ROWS
+        wait_until(lambda: not source.sync(), "the file to settle after its last write")
+        checked = []
+        monkeypatch.setattr(detect, "check_file", lambda path: checked.append(path))
+        assert not source.sync() and checked == []
+        monkeypatch.undo()
+        writer.append(500)
+        assert source.sync()
+        table = source.table(name)
+        assert table.rows == FIRST_ROWS + 500
+        frame = table.page(FIRST_ROWS + 495, FIRST_ROWS + 500)
+        values = [[i, *frame.iloc[i - FIRST_ROWS - 495]] for i in frame.index]
+        assert values == [row(i) for i in range(FIRST_ROWS + 495, FIRST_ROWS + 500)]
+    finally:
+        source.close()
 
 
 # -- watching ------------------------------------------------------------------------------

@@ -644,13 +644,15 @@ ASCII_HEADER = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_s
 def page_columns(draw):
     """The cells of a page's columns as ``frame_text`` hands them over, with the headers."""
     rows = draw(st.integers(1, 12))
-    kinds = draw(st.lists(st.sampled_from(["int", "float", "text", "time"]), min_size=1,
-                          max_size=5))  # fmt: skip
+    kinds = draw(st.lists(st.sampled_from(["int", "float", "text", "time", "bool", "bool?"]),
+                          min_size=1, max_size=5))  # fmt: skip
     cells = {
         "int": st.integers(-(2**63), 2**64 - 1),
         "float": FLOATS,
         "text": ASCII_TEXT,
         "time": st.datetimes().map(pd.Timestamp),
+        "bool": st.booleans(),
+        "bool?": st.booleans() | st.sampled_from(["NaN", "", " x "]),  # nullable, or objects
     }
     columns = [draw(st.lists(cells[kind], min_size=rows, max_size=rows)) for kind in kinds]
     headers = draw(st.lists(ASCII_HEADER, min_size=len(kinds), max_size=len(kinds)))
@@ -662,14 +664,14 @@ def page_columns(draw):
 def test_the_page_text_is_written_as_tabulate_writes_it(page):
     headers, columns, numeric = page
     fast = fmt.plain_table(headers, columns, numeric)
-    assert fast is not None  # numbers, ASCII text and times never need tabulate
+    assert fast is not None  # numbers, ASCII text, times and bools never need tabulate
     assert fast == fmt.tabulated(headers, columns, numeric)
 
 
 @pytest.mark.parametrize(
     "cells",
-    [[b"bytes", b"x"], [True, False], ["née", "x"], [np.array([1, 2]), np.array([3])]],
-    ids=["bytes", "bools", "non-ascii", "arrays"],
+    [[b"bytes", b"x"], [True, 2], ["née", "x"], [np.array([1, 2]), np.array([3])]],
+    ids=["bytes", "bools and numbers", "non-ascii", "arrays"],
 )
 def test_cells_tabulate_measures_its_own_way_are_left_to_it(cells):
     headers, columns, numeric = ["n", "c"], [[1, 2], cells], [True, False]

@@ -71,9 +71,10 @@ def open_source(path: str) -> Source:
         from vime.loaders.remote import open_domain
 
         return open_domain(path)
+    changes = live.Changes(path)  # before the open: a write after it is seen as a change
     status = check_file(path)
     swmr = live.read_as_swmr(status, changed=False)
-    return Source(path, live.open_handle(path, status, swmr), status, swmr)
+    return Source(path, live.open_handle(path, status, swmr), status, swmr, changes)
 
 
 class Source:
@@ -85,13 +86,13 @@ class Source:
     """
 
     def __init__(self, path: str, handle: h5py.File, status: FileStatus | None = None,
-                 swmr: bool = False):  # fmt: skip
+                 swmr: bool = False, changes: live.Changes | None = None):  # fmt: skip
         self.path = path
         self.h5 = handle
         self.attrs = jsonable_attrs(handle.attrs)
-        self.status = status or FileStatus(0, 0, None)  # what says a program writes it
+        self.status = status or FileStatus(0, 0)  # what says a program writes it
         self.swmr = swmr  # opened as a SWMR reader
-        self._changes = live.Changes(path)
+        self._changes = changes or live.Changes(path)
         self._closed = False  # by a failed reopen: the next sync tries again
         self._store = None
         self._tables: dict[str, Table] = {}  # every table made so far, by name

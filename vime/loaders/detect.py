@@ -16,7 +16,8 @@ from __future__ import annotations
 import codecs
 import os
 import stat
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from vime.errors import FileMissing, NotHDF5, ReadFailed
 
@@ -39,12 +40,23 @@ KNOWN_FORMATS = (
 )
 
 
-class FileStatus(NamedTuple):
-    """What the superblock and the file locks say about a program writing the file."""
+@dataclass(frozen=True)
+class FileStatus:
+    """What the superblock and the file locks say about a program writing the file.
+
+    The locks are looked up on first use of ``writer_pid``: reading /proc/locks
+    can take milliseconds (a page catching up with a writer asked it every time),
+    and what the superblock says is enough to catch up with one.
+    """
 
     superblock: int  # version: 0 and 1 have no status flags
     flags: int
-    writer_pid: int | None  # a process holding a write lock on the file
+    info: os.stat_result | None = field(default=None, repr=False)  # the file's, for its locks
+
+    @cached_property
+    def writer_pid(self) -> int | None:
+        """A process holding a write lock on the file (see ``writer_pid``)."""
+        return None if self.info is None else writer_pid(self.info)
 
     @property
     def swmr(self) -> bool:
@@ -102,7 +114,7 @@ def check_file(path: str) -> FileStatus:
         raise NotHDF5(f"{path}: {_what_it_is(head)}")
     version = superblock[8] if len(superblock) > 8 else 0
     flags = superblock[11] if version >= 2 and len(superblock) > 11 else 0
-    return FileStatus(version, flags, writer_pid(info))
+    return FileStatus(version, flags, info)
 
 
 def _signature_offset(handle, head: bytes, size: int) -> int:

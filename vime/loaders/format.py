@@ -83,9 +83,9 @@ def tabulated(headers: list[str], columns: list[list], numeric: list[bool]) -> s
 # time, once its rows are read. The columns' dtypes are known here, so ``plain_table`` writes
 # the same text as ``tabulated`` directly for the common cells: numbers of a numeric column
 # (int: ``str``, float: ``format(v, "g")``, right-aligned on their decimal point), and ASCII
-# text and times (left-aligned, stripped, as tabulate's ``str`` columns). Anything else
-# (bytes, bools, arrays, non-ASCII text, which tabulate may measure by display width, no
-# rows) is left to tabulate. tests/test_loaders.py checks the two agree.
+# text, times and bools (left-aligned, stripped, as tabulate's ``str`` columns). Anything
+# else (bytes, bools among numbers, arrays, non-ASCII text, which tabulate may measure by
+# display width, no rows) is left to tabulate. tests/test_loaders.py checks the two agree.
 HEADER_PADDING = 2  # tabulate's MIN_PADDING: a column is its header's width plus this
 
 
@@ -125,12 +125,15 @@ def _after_point(text: str) -> int:
 
 
 def _plain_texts(cells: list) -> list[str] | None:
-    """A text column's cells as tabulate writes them: stripped; None for any other kind."""
+    """A text column's cells as tabulate writes them: stripped; None for any other kind.
+
+    tabulate's type of a column of bools (or of bools and text) is bool (or str): its
+    cells are written as ``str`` gives them, left-aligned, as text is."""
     texts = []
     for cell in cells:
         if isinstance(cell, str):
             text = cell
-        elif hasattr(cell, "isoformat"):  # tabulate's test for datetime-like cells
+        elif hasattr(cell, "isoformat") or type(cell) is bool:  # tabulate writes them as text
             text = f"{cell}"
         else:
             return None

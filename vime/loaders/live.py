@@ -32,9 +32,12 @@ from vime.loaders.detect import FileStatus, check_file
 
 RETRY_AFTER = 0.05  # seconds before the one retry of an open that failed mid-write
 # A write in the same clock tick as a look leaves the modification time as it
-# was; file systems keep it to 1 s at worst (ext3, some network ones), so a
-# look less than that after the last change cannot rule out a later one.
-SAME_TICK_NS = 1_000_000_000
+# was, so a look less than a tick after the last change cannot rule out a later
+# one. Some file systems keep whole seconds (ext3, HFS+, FAT's two) or tens of
+# milliseconds (exFAT); where times have finer digits, the kernel stamps them
+# from its coarse clock, whose tick is 10 ms at most (100 Hz): two of those.
+COARSE_TICK_NS = 2_000_000_000
+FINE_TICK_NS = 20_000_000
 MAX_CHUNK_CHECKS = 1024  # chunk look-ups per page; more is a wide page, checked at its corners
 NO_SWMR_WARNING = "being written (no SWMR): the view may lag or show partial rows"
 
@@ -51,7 +54,7 @@ def read_as_swmr(status: FileStatus, changed: bool) -> bool:
     """Whether to open the file as a SWMR reader (see the module's docstring)."""
     if status.superblock >= 2:
         return status.swmr
-    return status.writing is not None or changed
+    return changed or status.writing is not None  # the locks looked up only if needed
 
 
 def open_handle(path: str, status: FileStatus, swmr: bool) -> h5py.File:
@@ -90,8 +93,8 @@ class Changes:
 
     def __init__(self, path: str):
         self.path = path
+        self._looked_at = time.time_ns()  # before the stat: a write after it is a change
         self._seen = self._signature()
-        self._looked_at = time.time_ns()
         self.changed_since_open = False
 
     def _signature(self) -> tuple[int, int, int] | None:
@@ -104,22 +107,29 @@ class Changes:
     def look(self) -> Look | None:
         """A Look when the file may have changed, else None. ``seen`` takes it once the
         change has been caught up with."""
+        at = time.time_ns()
         signature = self._signature()
         if signature is None:
             return None  # gone: the open handle still reads what it read
-        settled = self._looked_at - signature[1] >= SAME_TICK_NS
+        settled = self._looked_at - signature[1] >= same_tick_ns(signature[1])
         if signature == self._seen and settled:
             return None
-        return Look(signature, time.time_ns(), signature != self._seen)
+        return Look(signature, at, signature != self._seen)
 
     def seen(self, look: Look) -> None:
         self.changed_since_open = self.changed_since_open or look.changed
         self._seen, self._looked_at = look.signature, look.at
 
 
+def same_tick_ns(mtime_ns: int) -> int:
+    """How long after ``mtime_ns`` a write may still leave the modification time as it
+    was: a coarse file system's tick when the time is in tens of milliseconds."""
+    return COARSE_TICK_NS if mtime_ns % 10_000_000 == 0 else FINE_TICK_NS
+
+
 class Look(NamedTuple):
     signature: tuple[int, int, int] | None
-    at: int  # time.time_ns() of the look
+    at: int  # time.time_ns() just before the look's stat
     changed: bool  # the signature differs (else: a change cannot be ruled out yet)
 
 
