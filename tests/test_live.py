@@ -28,6 +28,7 @@ from tests.test_worker import alive, descendants, parent_of, wait_until
 from vime.errors import NoFileOpen, NoSuchTable, NotHDF5, ReadFailed
 from vime.loaders import detect, open_source
 from vime.loaders.live import NO_SWMR_WARNING, Changes
+from vime.state import State
 
 # Each case: the writer, the table it grows, and what row i shows on a page.
 CASES = {
@@ -159,6 +160,29 @@ def test_catching_up_with_a_writer_reads_the_superblock_not_the_locks(live, monk
             assert writing == "no-swmr" and len(looked) == 1
     finally:
         source.close()
+
+
+def test_a_worker_opens_a_file_as_the_loop_reads_it_without_asking_the_locks(live, monkeypatch):
+    """A worker's State opens each file of the loop's snapshot as the loop reads it
+    (SWMR reader or not), from the superblock and the loop's word: never /proc/locks."""
+    writer, name, _row = live
+    loop = State()
+    loop.open(str(writer.path))
+    looked = []
+    monkeypatch.setattr(detect, "writer_pid", lambda info: looked.append(info) or 4321)
+    try:
+        snapshot = loop.snapshot()
+        assert snapshot["swmr"] == [str(writer.path)]  # a writer is seen: read as SWMR
+        for told in (snapshot, {**snapshot, "swmr": []}):
+            worker = State.in_worker(told)
+            source = worker.source(str(writer.path))
+            assert source.table(name).rows == FIRST_ROWS
+            assert source.swmr is (writer.kind == "swmr" or told is snapshot)
+            source.close()
+        assert looked == []
+    finally:
+        loop.close()
+        loop.workers.stop()
 
 
 def test_a_file_settles_after_its_file_systems_tick(tmp_path):

@@ -46,6 +46,7 @@ class State:
         self._workers = None
         self._config = None
         self._openable: set[str] = set()  # worker: files of the loop, opened on first use
+        self._read_as_swmr: set[str] = set()  # worker: those the loop reads as a SWMR reader
         self._results = {}  # result file path -> loaders.Source, opened on first page
 
     @classmethod
@@ -53,6 +54,7 @@ class State:
         """The State of a worker process, from the loop's ``snapshot()``."""
         state = cls()
         state._openable = set(snapshot["files"])
+        state._read_as_swmr = set(snapshot["swmr"])
         state.current_path = snapshot["current"]
         state.last_table = tuple(snapshot["last_table"]) if snapshot["last_table"] else None
         return state
@@ -61,6 +63,7 @@ class State:
         """What a worker needs to resolve the same names as the loop."""
         return {
             "files": list(self.sources),
+            "swmr": [key for key, source in self.sources.items() if getattr(source, "swmr", False)],
             "current": self.current_path,
             "last_table": self.last_table,
         }
@@ -120,7 +123,7 @@ class State:
         if key not in self.sources and key in self._openable:
             from vime import loaders
 
-            self.sources[key] = loaders.open_source(key)
+            self.sources[key] = loaders.open_source(key, swmr=key in self._read_as_swmr)
         if key not in self.sources:
             raise FileMissing(f"{path}: not open (open it first)")
         return self.sources[key]

@@ -62,10 +62,13 @@ def _import_readers() -> None:
     import tabulate  # noqa: F401
 
 
-def open_source(path: str) -> Source:
+def open_source(path: str, swmr: bool | None = None) -> Source:
     """Open ``path`` (already normalised) read-only; raise a VimeError if it cannot be.
 
     A path that names an HSDS domain (vime.domains) is read through h5pyd.
+    ``swmr``: how the loop reads the file, for a worker opening it again. Then the
+    file's write lock is not looked up, unless the open fails: reading /proc/locks
+    can take 15 ms (here, after a second without a read), a worker's whole start.
     """
     if is_domain(path):
         from vime.loaders.remote import open_domain
@@ -73,7 +76,8 @@ def open_source(path: str) -> Source:
         return open_domain(path)
     changes = live.Changes(path)  # before the open: a write after it is seen as a change
     status = check_file(path)
-    swmr = live.read_as_swmr(status, changed=False)
+    if swmr is None or status.superblock >= 2:  # from the superblock, else the locks
+        swmr = live.read_as_swmr(status, changed=False)
     return Source(path, live.open_handle(path, status, swmr), status, swmr, changes)
 
 
