@@ -213,10 +213,15 @@ BIG_ROWS = 120_000  # three chunks: the first page, then two reads of arrays
 
 
 def test_chunks_grow_from_a_small_first_read_and_cover_the_range():
-    forward = list(search.chunk_ranges(5, 1000, True, size=300, first_size=100))
-    assert forward == [(5, 105), (105, 305), (305, 605), (605, 905), (905, 1000)]
-    backward = list(search.chunk_ranges(5, 1000, False, size=300, first_size=100))
-    assert backward == [(900, 1000), (700, 900), (400, 700), (100, 400), (5, 100)]
+    """The first 400 rows in parts from 50 up, then 400 at a time: the same boundaries as
+    400 at a time from the start."""
+    forward = list(search.chunk_ranges(5, 1000, True, size=400, first_size=50))
+    assert forward == [(5, 55), (55, 105), (105, 205), (205, 405), (405, 805), (805, 1000)]
+    backward = list(search.chunk_ranges(5, 1000, False, size=400, first_size=50))
+    assert backward == [(950, 1000), (900, 950), (800, 900), (600, 800), (200, 600), (5, 200)]
+    assert list(search.chunk_ranges(5, 60, True, size=400, first_size=50)) == [(5, 55), (55, 60)]
+    whole = list(search.chunk_ranges(5, 1000, True, size=400, first_size=400))
+    assert whole == [(5, 405), (405, 805), (805, 1000)]
     assert list(search.chunk_ranges(7, 7, True)) == []
 
 

@@ -25,7 +25,7 @@ from vime import expressions
 from vime.errors import InvalidParams
 
 CHUNK_ROWS = 500_000  # the largest read; benchmarks/heavy.py reads its floor in these
-FIRST_CHUNK_ROWS = 32_768  # the first read: a match near from_row comes back at once
+FIRST_CHUNK_ROWS = CHUNK_ROWS // 16  # the first read: a match near from_row comes back at once
 SIGNIFICANT = 6  # digits of format(x, "g")
 # 10 ** k for k = SIGNIFICANT - 1 - exponent, exponent in -4..SIGNIFICANT - 1 (fixed notation)
 SCALES = 10.0 ** np.arange(SIGNIFICANT + 4)
@@ -45,18 +45,21 @@ def spans(rows: int, from_row: int, forward: bool, wrap: bool) -> list[tuple[int
 def chunk_ranges(
     start: int, stop: int, forward: bool, size: int = CHUNK_ROWS, first_size: int = FIRST_CHUNK_ROWS
 ) -> Iterator[tuple[int, int]]:
-    """[a, b) covering [start, stop) in scan order (backward: from stop down), the first
-    ``first_size`` rows long, each next one twice as long up to ``size``."""
-    step = max(1, min(first_size, size))
-    while start < stop:
+    """[a, b) covering [start, stop) in scan order (backward: from stop down).
+
+    The first ``size`` rows are read in parts that double from ``first_size``, so that
+    a match near from_row comes back at once; then ``size`` rows at a time, on the
+    same boundaries as without the parts.
+    """
+    done, length = 0, stop - start
+    while done < length:
+        # each part as long as all before it, up to the next multiple of size
+        end = min(length, max(first_size, 2 * done), (done // size + 1) * size)
         if forward:
-            first, last = start, min(stop, start + step)
-            start = last
+            yield start + done, start + end
         else:
-            first, last = max(start, stop - step), stop
-            stop = first
-        yield first, last
-        step = min(size, step * 2)
+            yield stop - end, stop - done
+        done = end
 
 
 def find(table, matcher, from_row: int, forward: bool, wrap: bool, progress) -> dict:
