@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import examples
@@ -375,3 +375,21 @@ def test_decimal_filter_lets_through_few_that_do_not_show_it():
     shows = np.array(["42.5" in format(v, "g") for v in values])
     assert shows.sum() > 0 and not (shows & ~kept).any()
     assert kept.sum() <= 1.1 * shows.sum() + 5
+
+
+@settings(max_examples=examples(500), deadline=None)
+@given(
+    st.text(alphabet="0123456789", min_size=1, max_size=5),
+    st.integers(0, 999),
+    st.integers(-8, 8),
+    st.booleans(),
+)
+@example("00425", 0, -6, False)  # 0.00425: its zeros show only once trailing ones are dropped
+def test_digit_filter_keeps_floats_built_around_the_digits(digits, around, shift, negative):
+    """Numbers whose digits hold the needle, with and without zeros, at every scale."""
+    value = float(f"{'-' if negative else ''}{around}{digits}{around}") * 10.0**shift
+    values = np.array([value, value * (1 + 4e-7), float(digits) * 10.0**shift])
+    kept = search.float_may_show(values, digits)
+    for value, keep in zip(values, kept, strict=True):
+        if digits in format(float(value), "g"):
+            assert keep, (value, digits)

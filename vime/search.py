@@ -8,9 +8,14 @@ Text matches what the page shows: a float is shown as ``format(x, "g")``, so
 ``3.14`` finds 3.14159 (shown ``3.14159``); an integer as its digits; a
 string as it is; a missing value as ``NaN`` (``nan`` for a float). Formatting
 millions of numbers to test each one would be slow, so numbers are first
-narrowed down arithmetically: a number can show the needle only if the digits
-of its shown form contain the needle's digits, which is tested on integers
-for a whole chunk at once; only those candidates are formatted and checked.
+narrowed down arithmetically, for a whole chunk at once: a needle with a point
+(``42.5``) only in numbers whose shown value lies in a few ranges, any other
+only in numbers whose shown digits contain the needle's digits. Only those
+candidates are formatted and checked.
+
+The scan reads as little as it can: the first chunk after ``from_row`` in
+small parts (a match nearby comes back at once), and past the first part only
+the searched columns' fields, as numpy arrays (``ChunkReader``).
 """
 
 from __future__ import annotations
@@ -303,7 +308,8 @@ def float_may_show(values: np.ndarray, digits: str) -> np.ndarray:
 
     In fixed notation (1e-4 <= |x| < 1e6) the shown digits are the six
     significant ones, trailing fraction zeros dropped, after implied leading
-    zeros; the others (exponents, nan, inf, zero) are always candidates.
+    zeros; the others (exponents, nan, inf, zero) are always candidates. Digits
+    without a zero can only match among the significant ones, zeros or not.
     """
     magnitude = np.abs(values.astype(np.float64))
     with np.errstate(all="ignore"):
@@ -314,13 +320,21 @@ def float_may_show(values: np.ndarray, digits: str) -> np.ndarray:
     # Rounding may carry to seven digits (999999.5 -> 1000000): still the right digits,
     # and still 32-bit numbers (their division is several times faster than 64-bit).
     mantissa = np.where(fixed, mantissa, 0).astype(np.uint32)
+    if "0" in digits:  # zeros: those shown (leading) and those not (trailing) matter
+        mantissa = _strip_fraction_zeros(mantissa, exponent)
+    return ~fixed | (magnitude == 0) | _contains_digits(mantissa, digits, SIGNIFICANT + 1)
+
+
+def _strip_fraction_zeros(mantissa: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """The shown digits: trailing zeros of the fraction dropped, so that fewer digits
+    leave more implied leading zeros (0.00425: 425000 becomes 425, read 0000425)."""
     fraction = np.clip(SIGNIFICANT - 1 - exponent, 0, None)
     ten = np.uint32(10)
-    for _ in range(SIGNIFICANT):  # drop trailing zeros of the fraction only
+    for _ in range(SIGNIFICANT):
         strip = (fraction > 0) & (mantissa % ten == 0) & (mantissa > 0)
         mantissa = np.where(strip, mantissa // ten, mantissa)
         fraction = fraction - strip
-    return ~fixed | (magnitude == 0) | _contains_digits(mantissa, digits, SIGNIFICANT + 1)
+    return mantissa
 
 
 # How far format(x, "g") may round |x|: half a unit of the sixth digit is at most 5e-6 |x|;
