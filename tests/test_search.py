@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from tables import NaturalNameWarning
 
 from tests.conftest import examples
 from tests.test_worker import (  # noqa: F401 (fixtures)
@@ -243,11 +245,14 @@ def big_table(tmp_path_factory):
             "when": pd.date_range("2024-01-01", periods=BIG_ROWS, freq="2min", tz="Europe/Paris"),
             "kind": pd.Categorical(np.where(rows == 90_000, "rare", "common")),
             "label": np.where(rows == 115_000, "needle-in-the-last-chunk", "r"),
+            "my col": rows + 0.5,
         }
     )
     frame.index.name = "step"  # a query may still say 'index'
     path = tmp_path_factory.mktemp("big") / "big.h5"
-    frame.to_hdf(path, key="t", format="table", data_columns=True)
+    with warnings.catch_warnings():  # PyTables on 'my col': not a Python name
+        warnings.simplefilter("ignore", NaturalNameWarning)
+        frame.to_hdf(path, key="t", format="table", data_columns=True)
     return path, frame
 
 
@@ -324,6 +329,7 @@ def test_every_column_and_the_index_by_default(shared_rpc, big_table):
         "x < 0",
         "count > 300000 and kind == 'rare' or label == 'needle-in-the-last-chunk'",
         "x > 1e12",
+        "`my col` > 99999 and `my col` < 100002",  # quoted names, read as arrays
     ],
 )
 def test_query_search_and_count_past_the_first_chunk(shared_rpc, big_table, query):

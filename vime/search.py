@@ -205,7 +205,7 @@ class QueryMatcher:
         return ChunkReader(table, self.columns, self.with_index)
 
     def mask(self, frame: pd.DataFrame) -> np.ndarray:
-        return expressions.query_mask(frame, self.query)
+        return expressions.query_mask(frame, self.query, index=self.with_index)
 
     def first(self, reader: ChunkReader, first: int, last: int, forward: bool):
         hits = np.flatnonzero(self.mask(reader.frame(first, last)))
