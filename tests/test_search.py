@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -343,6 +344,27 @@ def test_query_search_and_count_past_the_first_chunk(shared_rpc, big_table, quer
     assert back["row"] == kept[-1], back
     counted = rpc.call("count", name="/t", query=query)
     assert counted["count"] == kept.size, counted
+
+
+def test_an_h5py_dataset_past_the_first_chunk(shared_rpc, tmp_path):
+    """Columns by position, the row numbers as 'index', read as arrays after the first part."""
+    data = np.random.default_rng(1).uniform(0, 1, (70_000, 3))  # shown 0.xxx: no point needle
+    data[50_000, 2], data[65_000, 0] = 42.4999996, -42.5
+    path = tmp_path / "matrix.h5"
+    with h5py.File(path, "w") as f:
+        f["m"] = data
+    rpc = shared_rpc.opened(path)
+
+    def hit(**params):
+        reply = rpc.call("search", name="/m", **params)
+        assert reply["ok"], reply
+        return reply["row"], reply["column"]
+
+    assert hit(text="42.5", columns=["2"]) == (50_000, "2")
+    assert hit(text="-42.5") == (65_000, "0")
+    assert hit(text="60001", columns=["index"]) == (60_001, "index")
+    assert hit(text="42.5", columns=["2"], from_row=70_000, direction="backward") == (50_000, "2")
+    assert hit(query="`0` < 0 and index > 40000") == (65_000, "0")
 
 
 # -- the decimal filter never misses and rarely lets through -----------------------------------

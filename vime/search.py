@@ -118,12 +118,8 @@ class ChunkReader:
         if self.parts is None:
             frame = self.table.page(first, last, columns=self.paged)
             self._learn(frame)
-            return [
-                (part[0], values)
-                for part, values in zip(
-                    self.parts, self._from_frame(frame, range(len(self.parts))), strict=True
-                )
-            ]
+            values = self._from_frame(frame, range(len(self.parts)))
+            return [(part[0], v) for part, v in zip(self.parts, values, strict=True)]
         got = self._arrays(first, last)
         paged = [n for n in range(len(self.parts)) if n not in self.keys]
         if paged:
@@ -268,7 +264,7 @@ class TextMatcher:
             return np.flatnonzero(cell_texts(values).str.contains(self.pattern, regex=True))
         if self.decimal is not None:  # an integer shows no point
             if kind != "f":
-                return np.flatnonzero(np.zeros(len(values), dtype=bool))
+                return np.empty(0, dtype=np.intp)
             sign, whole, fraction = self.decimal.groups()
             return np.flatnonzero(float_may_show_decimal(values, sign, whole, fraction))
         if not self.digits:
