@@ -30,7 +30,7 @@ from vime import expressions
 from vime.errors import InvalidParams
 
 CHUNK_ROWS = 500_000  # the largest read; benchmarks/heavy.py reads its floor in these
-FIRST_CHUNK_ROWS = CHUNK_ROWS // 16  # the first read: a match near from_row comes back at once
+FIRST_CHUNK_ROWS = CHUNK_ROWS // 64  # the first read: a match near from_row comes back at once
 SIGNIFICANT = 6  # digits of format(x, "g")
 # 10 ** k for k = SIGNIFICANT - 1 - exponent, exponent in -4..SIGNIFICANT - 1 (fixed notation)
 SCALES = 10.0 ** np.arange(SIGNIFICANT + 4)
