@@ -255,14 +255,15 @@ class _Checker:
 
 
 # -- evaluation -------------------------------------------------------------------------
-def evaluate(frame, text: str, what: str):
+def evaluate(frame, text: str, what: str, index: bool = True):
     """Evaluate a checked expression on a chunk; pandas' errors become BadExpression.
 
     The python engine everywhere: one semantics, and it handles the ``.str``
     methods that numexpr cannot; sqrt(-1) and the like give NaN quietly.
     A string compared with a date column (or a datetime index) is read as a
     date first: pandas turns ``when == '2024-01-02'`` into a membership test
-    that no date ever passes.
+    that no date ever passes. ``index=False``: the text names no index level, so
+    none is bound (DataFrame.eval copies the index into a Series on every call).
     """
     import numpy as np
 
@@ -277,19 +278,29 @@ def evaluate(frame, text: str, what: str):
     )
     try:
         with np.errstate(all="ignore"):
-            return frame.eval(expression, engine="python", resolvers=(constants,))
+            if index:
+                return frame.eval(expression, engine="python", resolvers=(constants,))
+            return _eval_columns(frame, expression, constants)
     except MemoryError:
         raise  # the worker names its memory limit
     except Exception as exc:
         raise BadExpression(f"{what} {text!r}: {type(exc).__name__}: {exc}") from None
 
 
-def query_mask(frame, text: str):
+def _eval_columns(frame, expression: str, constants: dict):
+    """DataFrame.eval with the columns' names only, as pandas binds them."""
+    import pandas as pd
+
+    columns = {clean_column_name(name): column for name, column in frame.items()}
+    return pd.eval(expression, engine="python", resolvers=(constants, columns), target=frame)
+
+
+def query_mask(frame, text: str, index: bool = True):
     """The rows a query keeps, as a numpy bool array (missing counts as false)."""
     import numpy as np
     import pandas as pd
 
-    mask = evaluate(frame, text, "query")
+    mask = evaluate(frame, text, "query", index)
     if np.ndim(mask) == 0 and isinstance(mask, (bool, np.bool_)):
         return np.full(len(frame), bool(mask))
     if not pd.api.types.is_bool_dtype(getattr(mask, "dtype", None)):
