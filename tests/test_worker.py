@@ -380,3 +380,40 @@ def test_a_scripts_duplicate_column_labels_become_unique(shared_rpc, tmp_path, n
         ["1", "1", "2"],
         ["2", "2", "4"],
     ]
+
+
+def test_a_child_imports_nothing_and_its_collections_skip_the_preloaded_objects(tmp_path):
+    """What a forked child runs before its handler is imported by the fork server, and
+    the server's objects are frozen (a full collection in a child walks none of them)."""
+    import json
+    import subprocess
+    import sys
+
+    probe = """
+import gc, json, os, sys
+from vime import worker
+worker.prepare_for_forks()
+read, write = os.pipe()
+if os.fork() == 0:
+    before = set(sys.modules)
+    worker._die_with_parent(os.getppid())
+    worker._limit_memory()
+    from vime import protocol
+    from vime.handlers import handler_for
+    from vime.state import State
+    handler_for("plot")
+    gc.collect()
+    report = {"imported": sorted(set(sys.modules) - before), "frozen": gc.get_freeze_count(),
+              "tracked": len(gc.get_objects())}
+    os.write(write, json.dumps(report).encode())
+    os._exit(0)
+os.close(write)
+print(os.read(read, 65536).decode())
+"""
+    env = {**os.environ, "VIME_RESULTS": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=WAIT, env=env)  # fmt: skip
+    report = json.loads(done.stdout)
+    assert report["imported"] == []
+    assert report["frozen"] > 50_000  # numpy, pandas, h5py, PyTables, the readers: 80k here
+    assert report["tracked"] < report["frozen"] // 10  # a child's collections skip them
