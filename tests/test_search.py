@@ -257,6 +257,11 @@ def big_table(tmp_path_factory):
     return path, frame
 
 
+@pytest.fixture(scope="module")
+def big_texts(big_table) -> dict[str, list[str]]:
+    return shown_texts(big_table[1])
+
+
 def shown_texts(frame: pd.DataFrame) -> dict[str, list[str]]:
     """What the page shows in each column, and the index as 'index'."""
     texts = {"index": [str(i) for i in frame.index]}
@@ -300,10 +305,10 @@ def expected_hit(texts: dict, needle: str, columns: list[str], from_row: int, fo
     ],
 )
 def test_text_search_past_the_first_chunk_finds_what_the_page_shows(
-    shared_rpc, big_table, needle, columns, from_row, direction
+    shared_rpc, big_table, big_texts, needle, columns, from_row, direction
 ):
-    path, frame = big_table
-    texts = shown_texts(frame)
+    path, _frame = big_table
+    texts = big_texts
     forward = direction == "forward"
     row, column = expected_hit(texts, needle, columns, from_row, forward)
     assert row is not None and row >= search.FIRST_CHUNK_ROWS, "the case must reach the arrays"
@@ -314,10 +319,9 @@ def test_text_search_past_the_first_chunk_finds_what_the_page_shows(
     assert (reply["row"], reply["column"]) == (row, column)
 
 
-def test_every_column_and_the_index_by_default(shared_rpc, big_table):
+def test_every_column_and_the_index_by_default(shared_rpc, big_table, big_texts):
     path, frame = big_table
-    texts = shown_texts(frame)
-    hit = expected_hit(texts, "119999", ["index", *frame.columns], -1, True)
+    hit = expected_hit(big_texts, "119999", ["index", *frame.columns], -1, True)
     assert hit == (119_999, "index")
     reply = shared_rpc.opened(path).call("search", name="/t", text="119999")
     assert (reply["row"], reply["column"]) == (119_999, "step")
