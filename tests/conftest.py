@@ -57,7 +57,14 @@ def examples(count: int) -> int:
     return count if _full_run else max(20, round(count * DEFAULT_RUN_SHARE))
 
 
+# The modules that take longest, started first: xdist (--dist loadfile) hands out whole
+# modules in collection order, and a long one handed out last keeps one worker busy alone.
+LONG_MODULES = ("test_live.py", "test_hsds.py", "test_editor_plugin.py", "test_data_rpc.py",
+                "test_editor_jobs.py", "test_results.py", "test_search.py")  # fmt: skip
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.path.name not in LONG_MODULES)  # stable: order kept
     if config.getoption("--all"):
         return
     left_out = [item for item in items if item.get_closest_marker("bench")]

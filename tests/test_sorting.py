@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import RpcProcess
+from tests.conftest import RpcProcess, examples
 from tests.test_compute import FrameSink, chunk_frame
 from tests.test_compute_rpc import spawn
 from tests.test_worker import alive, stuck_worker, wait_until
@@ -72,7 +72,7 @@ def frames(draw) -> pd.DataFrame:
     )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     frame=frames(),
     by=st.lists(st.sampled_from(KEYS), min_size=1, max_size=3, unique=True),
@@ -93,7 +93,7 @@ def test_external_sort_equals_pandas_stable_sort(
     assert not spill.exists()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=frames(), descending=st.booleans(), chunk_rows=st.integers(3, 20))
 def test_query_assign_and_columns_come_before_the_sort(
     tmp_path_factory, frame, descending, chunk_rows
