@@ -417,3 +417,33 @@ print(os.read(read, 65536).decode())
     assert report["imported"] == []
     assert report["frozen"] > 50_000  # numpy, pandas, h5py, PyTables, the readers: 80k here
     assert report["tracked"] < report["frozen"] // 10  # a child's collections skip them
+
+
+def test_the_fork_server_imports_the_hsds_reader_once_a_domain_is_open(tmp_path):
+    """h5pyd is imported by the fork server only when asked (a domain is open): each of
+    its children then finds it imported."""
+    import json
+    import subprocess
+    import sys
+
+    # The fork loop runs in this probe's main thread (as in the server), after the preload.
+    probe = """
+import json, os, socket, sys
+from vime import worker
+worker.prepare_for_forks()
+ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+before = "vime.loaders.remote" in sys.modules
+ours.send(json.dumps({"preload": "vime.loaders.remote"}).encode())
+ours.close()  # the loop returns at EOF, after the preload
+worker._fork_loop(theirs, os.pipe()[0])
+print(json.dumps({"before": before, "after": "vime.loaders.remote" in sys.modules,
+                  "h5pyd": "h5pyd" in sys.modules}))
+"""
+    env = {**os.environ, "VIME_RESULTS": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=WAIT, env=env)  # fmt: skip
+    report = json.loads(done.stdout)
+    assert report["before"] is False
+    assert report["after"] is True
+    installed = subprocess.run([sys.executable, "-c", "import h5pyd"]).returncode == 0
+    assert report["h5pyd"] is installed

@@ -107,6 +107,8 @@ class State:
 
             results.sweep_temps()
         self.workers.start()  # in the background: the first heavy request finds it warm
+        if is_domain(key):
+            self.workers.preload("vime.loaders.remote")
         return source
 
     def files(self) -> set[str]:

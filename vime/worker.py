@@ -59,7 +59,6 @@ PRELOAD = (
     "resource",  # what every child uses: its memory limit, its replies
     "vime.protocol",
     "vime.loaders",
-    "vime.loaders.remote",  # h5pyd, when the hsds extra is installed
     "vime.loaders.describe",
     "vime.loaders.format",
     "vime.plot",
@@ -168,6 +167,7 @@ class Workers:
         self._next_id = 0
         self._ready = threading.Event()
         self._start_error: str | None = None
+        self._also_preload: list[str] = []  # modules asked for since: sent to each server
 
     # -- the fork server ------------------------------------------------------------
     def start(self) -> None:
@@ -192,7 +192,22 @@ class Workers:
             )
             theirs.close()
             self._control = ours
+            for module in self._also_preload:
+                self._send_preload(module)
             threading.Thread(target=self._read_control, name="vime-forks", daemon=True).start()
+
+    def preload(self, module: str) -> None:
+        """Have the fork server import ``module`` too (before its next fork), e.g. the HSDS
+        reader once a domain is open: h5pyd costs every server 60 ms and 12 MB otherwise."""
+        if module in self._also_preload:
+            return
+        self._also_preload.append(module)
+        if self._control is not None:
+            self._send_preload(module)
+
+    def _send_preload(self, module: str) -> None:
+        with self._send_lock, contextlib.suppress(OSError):  # a dead server: the restart sends it
+            self._control.send(json.dumps({"preload": module}).encode())
 
     def _read_control(self) -> None:
         """Messages from the fork server: ready, forked {task, pid}, exited {pid, status}."""
@@ -359,22 +374,28 @@ def serve_forks() -> None:
 
 
 def prepare_for_forks() -> None:
-    """Import what children use, so that none imports it again; then freeze it: a
-    child's full collection would walk every preloaded object (50 ms here) and copy
-    the pages it touches, and frozen objects are left out of collections."""
-    _preload()
-    gc.collect()
-    gc.freeze()
+    """Import what children use, so that none imports it again, and freeze it."""
+    for name in PRELOAD:
+        _import_frozen(name, freeze=False)
+    _freeze()
 
 
-def _preload() -> None:
+def _import_frozen(name: str, freeze: bool = True) -> None:
     import importlib
 
-    for name in PRELOAD:
-        try:
-            importlib.import_module(name)
-        except Exception:  # a missing optional library is reported by the request needing it
-            _log().warning("worker preload: cannot import %s", name, exc_info=True)
+    try:
+        importlib.import_module(name)
+    except Exception:  # a missing optional library is reported by the request needing it
+        _log().warning("worker preload: cannot import %s", name, exc_info=True)
+    if freeze:
+        _freeze()
+
+
+def _freeze() -> None:
+    """A child's full collection would walk every preloaded object (50 ms here) and copy
+    the pages it touches: frozen objects are left out of collections."""
+    gc.collect()
+    gc.freeze()
 
 
 def _fork_loop(control: socket.socket, wake_read: int) -> None:
@@ -393,6 +414,9 @@ def _fork_loop(control: socket.socket, wake_read: int) -> None:
             if not data:
                 return  # vime-rpc is gone
             request = json.loads(data)
+            if "preload" in request:
+                _import_frozen(request["preload"])
+                continue
             pid = _fork_child(fds[0], [control.fileno(), wake_read])
             os.close(fds[0])
             control.send(json.dumps({"forked": request["fork"], "pid": pid}).encode())
