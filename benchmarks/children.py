@@ -241,7 +241,8 @@ def inprocess_handler(args: dict) -> dict:
 
     handler = METHODS[args["method"]].handler
     files = [args["warmup_path"], args["path"]]
-    state = State.in_worker({"files": files, "current": args["path"], "last_table": None})
+    snapshot = {"files": files, "swmr": [], "current": args["path"], "last_table": None}
+    state = State.in_worker(snapshot)  # as the loop's snapshot: files nobody writes
     handler(state, {**args["warmup_params"], "path": args["warmup_path"]})
     state.source(args["path"])
     seconds, result = timed(handler, state, {**args["params"], "path": args["path"]})
