@@ -184,7 +184,8 @@ class Service:
     def copy(self, local: Path, name: str | None = None) -> str:
         """Copy a local file into /home/u/<name>, then have the service scan it (its size
         and last change, which vime's results keep, and its metadata in one request)."""
-        return self.copy_many({name or local.name: local})[name or local.name]
+        name = name or local.name
+        return self.copy_many({name: local})[name]
 
     def copy_many(self, files: dict[str, Path]) -> dict[str, str]:
         """``copy`` of each name's local file, the scans waited for together."""

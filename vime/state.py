@@ -63,7 +63,7 @@ class State:
         """What a worker needs to resolve the same names as the loop."""
         return {
             "files": list(self.sources),
-            "swmr": [key for key, source in self.sources.items() if getattr(source, "swmr", False)],
+            "swmr": [key for key, source in self.sources.items() if source.swmr],
             "current": self.current_path,
             "last_table": self.last_table,
         }

@@ -376,19 +376,17 @@ def serve_forks() -> None:
 def prepare_for_forks() -> None:
     """Import what children use, so that none imports it again, and freeze it."""
     for name in PRELOAD:
-        _import_frozen(name, freeze=False)
+        _import(name)
     _freeze()
 
 
-def _import_frozen(name: str, freeze: bool = True) -> None:
+def _import(name: str) -> None:
     import importlib
 
     try:
         importlib.import_module(name)
     except Exception:  # a missing optional library is reported by the request needing it
         _log().warning("worker preload: cannot import %s", name, exc_info=True)
-    if freeze:
-        _freeze()
 
 
 def _freeze() -> None:
@@ -415,7 +413,8 @@ def _fork_loop(control: socket.socket, wake_read: int) -> None:
                 return  # vime-rpc is gone
             request = json.loads(data)
             if "preload" in request:
-                _import_frozen(request["preload"])
+                _import(request["preload"])
+                _freeze()
                 continue
             pid = _fork_child(fds[0], [control.fileno(), wake_read])
             os.close(fds[0])
