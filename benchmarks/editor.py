@@ -118,6 +118,20 @@ def read_result(out: Path, until: str) -> float:
     return seconds
 
 
+# Vim script, inside a try: :edit the file, wait for its table list, open the table. A
+# script says where with a line "  OPEN_TABLE" (see ``with_open_table``).
+OPEN_TABLE = r"""  execute 'edit ' . fnameescape($VIME_FILE)
+  if !vime#job#wait(60000, {-> search('\V' . escape($VIME_TABLE, '\'), 'nw') > 0})
+    throw 'no table list within 60 s'
+  endif
+  execute 'VimeTable ' . $VIME_TABLE
+"""
+
+
+def with_open_table(script: str) -> str:
+    return script.replace("  OPEN_TABLE\n", OPEN_TABLE)
+
+
 # -- scrolling key by key (issue 14) -------------------------------------------------
 SCROLL_KEYS = 200
 SCREEN = (40, 140)  # lines, columns of the pseudo-terminal
@@ -127,7 +141,7 @@ SCREEN = (40, 140)  # lines, columns of the pseudo-terminal
 # and redraws. A key's time runs from feedkeys to the end of that redraw. Each
 # key must land on the next (or previous) table row, which the cursor line's
 # index column must show.
-SCROLL_SCRIPT = r"""
+SCROLL_SCRIPT = with_open_table(r"""
 let s:result = {}
 function! s:settle() abort
   if !vime#job#wait(60000, {-> get(b:vime, 'rows', -1) > 0 && empty(b:vime.pending)
@@ -140,11 +154,7 @@ function! s:row() abort
   return b:vime.start + line('.') - 1
 endfunction
 try
-  execute 'edit ' . fnameescape($VIME_FILE)
-  if !vime#job#wait(60000, {-> search('\V' . escape($VIME_TABLE, '\'), 'nw') > 0})
-    throw 'no table list within 60 s'
-  endif
-  execute 'VimeTable ' . $VIME_TABLE
+  OPEN_TABLE
   call s:settle()
   if $VIME_FROM ==# 'end'
     call feedkeys('G', 'xt')
@@ -177,7 +187,7 @@ catch
 endtry
 call writefile([json_encode(s:result)], $VIME_OUT)
 qall!
-"""
+""")
 
 
 def scroll_keys(bench, key: str, start: str) -> Sample:

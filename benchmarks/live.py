@@ -33,7 +33,7 @@ from pathlib import Path
 
 from benchmarks import checks
 from benchmarks.children import PAGE_ROWS
-from benchmarks.editor import run_in_terminal
+from benchmarks.editor import run_in_terminal, with_open_table
 from benchmarks.generate import MATRIX_NAME, PANDAS_KEY
 from benchmarks.harness import Bench, Case, Target, warm_backend, warm_call
 from benchmarks.heavy import PAGE_GAP_S
@@ -243,17 +243,13 @@ FOLLOW_FIRST_ROWS = 1000
 # (the first one included), wait until the table holds it with the cursor on its last
 # row and nothing pending, redraw, note the cursor line, and say the total through the
 # FIFO; the harness times from the writer's flush to reading that line.
-FOLLOW_SCRIPT = r"""
+FOLLOW_SCRIPT = with_open_table(r"""
 let s:result = {}
 function! s:say(line) abort
   call writefile([a:line], $VIME_FIFO, 'a')
 endfunction
 try
-  execute 'edit ' . fnameescape($VIME_FILE)
-  if !vime#job#wait(60000, {-> search('\V' . escape($VIME_TABLE, '\'), 'nw') > 0})
-    throw 'no table list within 60 s'
-  endif
-  execute 'VimeTable ' . $VIME_TABLE
+  OPEN_TABLE
   if !vime#job#wait(60000, {-> get(b:vime, 'rows', -1) > 0 && empty(b:vime.pending)})
     throw 'the first rows did not arrive within 60 s'
   endif
@@ -277,7 +273,7 @@ catch
 endtry
 call writefile([json_encode(s:result)], $VIME_OUT)
 qall!
-"""
+""")
 
 
 class Fifo:
