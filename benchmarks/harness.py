@@ -247,6 +247,7 @@ def warm_backend(
         for request in warm:
             request(rpc, str(bench.files.warmup))
         rpc.call("open", path=path)
+        rpc.forget_warm_up()
     except BaseException:
         rpc.close()
         raise

@@ -219,6 +219,7 @@ class TreePeak:
         self.peaks: dict[int, float] = {}
         self.pss_peak = 0.0
         self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -229,12 +230,26 @@ class TreePeak:
             for pid in tree:
                 peak = vm_hwm_mb(pid)
                 if peak is not None:
-                    self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
+                    with self._lock:
+                        self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
             if samples % self.pss_every == 0:
                 tree_pss = sum(pss_mb(pid) or 0.0 for pid in [self.root, *tree])
                 self.pss_peak = max(self.pss_peak, tree_pss)
             samples += 1
             self._stop.wait(self.interval)
+
+    def forget_ended(self, timeout: float) -> None:
+        """Wait (up to ``timeout`` s) for the workers, the root's grandchildren, to exit,
+        then drop the peaks of every process that has ended: a warm-up's worker, gone
+        before the measured request is sent, never shares the machine with it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(
+            children(child) for child in children(self.root)
+        ):
+            time.sleep(self.interval)
+        with self._lock:
+            alive = set(descendants(self.root))
+            self.peaks = {pid: peak for pid, peak in self.peaks.items() if pid in alive}
 
     def stop(self) -> float:
         """Stop sampling; the summed peaks of the descendants seen, in MB."""
@@ -474,6 +489,12 @@ class RpcChild:
                     self.notifications.remove(message)
                     return message
             self._read()
+
+    def forget_warm_up(self) -> None:
+        """Count from here on only the processes still running (the backend, its fork
+        server) and those yet to come: the measured request's workers."""
+        if self._workers:
+            self._workers.forget_ended(self.timeout)
 
     def rss_mb(self) -> float:
         """Current resident set size of the backend, from /proc."""

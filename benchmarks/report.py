@@ -203,7 +203,9 @@ How it is measured:
   of heavy requests (info, plots from the file, compute, search, export, the worker rows) add
   the processes the backend forks (the fork server and the workers): each descendant's VmHWM,
   sampled every 10 ms until the backend exits; pages that forked processes share count once
-  per process, so the sum is an upper bound. The "at rest" row shows what a backend and its
+  per process, so the sum is an upper bound. A warm-up request's worker has exited before
+  the measured request is sent (the harness waits for it) and is not counted: it never runs
+  beside the measured one. The "at rest" row shows what a backend and its
   idle fork server hold between requests. The highest peak of the runs is shown. Times are
   medians of the runs. vime, its baseline and the floor alternate run by run.
 - Numbers taken while other processes load the machine (see the load average) are indicative:
