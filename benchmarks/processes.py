@@ -243,9 +243,7 @@ class TreePeak:
         then drop the peaks of every process that has ended: a warm-up's worker, gone
         before the measured request is sent, never shares the machine with it."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and any(
-            children(child) for child in children(self.root)
-        ):
+        while time.monotonic() < deadline and any(children(child) for child in children(self.root)):
             time.sleep(self.interval)
         with self._lock:
             alive = set(descendants(self.root))

@@ -447,3 +447,28 @@ print(json.dumps({"before": before, "after": "vime.loaders.remote" in sys.module
     assert report["after"] is True
     installed = subprocess.run([sys.executable, "-c", "import h5pyd"]).returncode == 0
     assert report["h5pyd"] is installed
+
+
+def maps_pyarrow(pid: int) -> bool:
+    with open(f"/proc/{pid}/maps") as maps:
+        return "pyarrow" in maps.read()
+
+
+def test_no_process_of_vime_loads_pyarrow_until_a_parquet_export(rpc, pandas_file, tmp_path):
+    """pandas would load pyarrow (35 MB) into the backend, the fork server and every
+    worker to hold its strings; vime's processes load it for Parquet export only."""
+    pytest.importorskip("pyarrow")
+    opened = rpc.call("open", path=str(pandas_file))
+    assert "/data" in [table["name"] for table in opened["tables"]]
+    page = rpc.call("table", name="/data", start=0, count=5)
+    assert page["content"].splitlines()[3].split()[-1] == "row0"
+    info = rpc.call("info", name="/data")
+    assert info["shape"] == [1000, 5]
+    backend = rpc.proc.pid
+    servers = [pid for pid in descendants(backend) if parent_of(pid) == backend]
+    assert len(servers) == 1
+    assert not maps_pyarrow(backend)
+    assert not maps_pyarrow(servers[0])
+    to = tmp_path / "out.parquet"
+    assert rpc.call("export", name="/data", to=str(to))["rows"] == 1000
+    assert pd.read_parquet(to)["label"].tolist()[:2] == ["row0", "row1"]

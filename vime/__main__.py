@@ -67,6 +67,7 @@ def main(argv=None) -> int:
     # handler then prints warnings to stderr, which the editor keeps as a log.
     from vime.loop import serve
 
+    vime.defer_pyarrow()
     out = claim_stdout()
     code = serve(sys.stdin.buffer, out, debug=args.debug)
     if "logging" in sys.modules:

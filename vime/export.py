@@ -20,6 +20,7 @@ import os
 
 import pandas as pd
 
+from vime import import_pyarrow
 from vime.atomic import replaced_on_success
 from vime.compute import chunk_rows_setting
 from vime.domains import is_domain
@@ -137,7 +138,7 @@ class Export:
 
     def parquet(self, path: str) -> int:
         try:
-            import pyarrow as pa
+            pa = import_pyarrow()
             import pyarrow.parquet as pq
         except ImportError:
             raise ExportFailed(

@@ -375,6 +375,9 @@ def serve_forks() -> None:
 
 def prepare_for_forks() -> None:
     """Import what children use, so that none imports it again, and freeze it."""
+    import vime
+
+    vime.defer_pyarrow()
     for name in PRELOAD:
         _import(name)
     _freeze()
