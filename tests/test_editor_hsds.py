@@ -146,7 +146,8 @@ let g:obs.said = Said()
 
 def test_edit_reads_a_domain_and_its_endpoint_url(hsds, domain, fresh):
     """`vim hdf5://...` is BufReadCmd on the name Vim makes {cwd}/hdf5://...; an
-    http+unix:// URL holds %, which neither :VimeOpen nor completion expands."""
+    http+unix:// URL holds %, which neither :VimeOpen nor completion expands; hdf5://
+    completes from the service's folders, never from local files."""
     name = domain
     url = "hdf5:/" + name
     endpoint_url = hsds.domain_url(name)
@@ -179,7 +180,10 @@ let g:obs.said = Said()
     grid_name, grid_row = observed["grid"]
     assert grid_name == f"vime://{endpoint_url}//grid"
     assert grid_row.split() == ["2", "8", "9", "10", "11"]
-    assert all(found == [] for found in observed["complete"].values()), observed["complete"]
+    complete = observed["complete"]
+    assert complete[url[:-3]] == [url], "a domain of the folder, asked of the service"
+    assert complete["hdf5://"] == ["hdf5://home/"], "a folder ends in /"
+    assert complete[endpoint_url[:-5]] == [] and complete["ssh://host/"] == []
     assert observed["local"] and all(n.startswith("scenario-") for n in observed["local"])
     assert said(observed) == []
 

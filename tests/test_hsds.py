@@ -896,3 +896,36 @@ def test_a_domain_path_is_kept_as_written():
                  "https://h/home/u/f.h5", "http+unix://%2Ftmp%2Fs.sock/home/u/f.h5"):  # fmt: skip
         assert normalise_path(path) == path
     assert normalise_path("hdf5-not-a-url/../x.h5") == os.path.realpath("x.h5")
+
+
+def test_domains_lists_a_folder_for_completion(shared_rpc, hsds, tmp_path):
+    """`domains` lists an HSDS folder: its subfolders and its domains, by name."""
+    import h5pyd
+
+    from tests.hsds import copy_to_domain
+
+    folder = f"{HOME}/listed/"
+    h5pyd.Folder(folder, mode="x", **hsds.credentials())
+    h5pyd.Folder(f"{folder}inner/", mode="x", **hsds.credentials())
+    local = tmp_path / "b.h5"
+    with h5py.File(local, "w") as f:
+        f["x"] = np.arange(3)
+    copy_to_domain(local, f"{folder}b.h5", hsds.credentials())
+
+    listed = ok(shared_rpc.call("domains", folder=f"hdf5:/{folder}"))
+    assert listed["folder"] == f"hdf5:/{folder}"
+    assert listed["entries"] == [
+        {"name": "b.h5", "kind": "domain"},
+        {"name": "inner", "kind": "folder"},
+    ]
+    home = ok(shared_rpc.call("domains", folder=f"hdf5:/{HOME}/"))
+    assert {"name": "listed", "kind": "folder"} in home["entries"]
+
+    absent = shared_rpc.call("domains", folder=f"hdf5:/{HOME}/absent/")
+    assert absent["code"] == FileMissing.code
+    assert absent["error"].startswith(f"hdf5:/{HOME}/absent/: no such domain on HSDS at ")
+    no_slash = shared_rpc.call("domains", folder=f"hdf5:/{HOME}")
+    assert no_slash["code"] == -32602
+    assert no_slash["error"] == (
+        f"'hdf5:/{HOME}': a folder is hdf5://... ending in /, e.g. hdf5://home/u/"
+    )

@@ -2,14 +2,31 @@
 " Also used by the p and c prompts: there the command line lacks the command,
 " and the lead is the whole input, so completions keep the words before.
 
-" :VimeOpen {file}: local files, and nothing for a URL (an HSDS domain, an
-" ssh:// host), which file completion would take for a local path (and
-" expand the % of an http+unix:// endpoint in).
+" :VimeOpen {file}: local files; the folders and domains of an HSDS folder
+" for hdf5://; nothing for other URLs (http:// endpoints, an ssh:// host),
+" which file completion would take for a local path (and expand the % of an
+" http+unix:// endpoint in).
 function! vime#complete#files(lead, line, pos) abort
+  if a:lead =~# '^hdf5://'
+    return s:domains(a:lead)
+  endif
   if a:lead =~# '^\a[[:alnum:]+.-]*:/'
     return []
   endif
   return getcompletion(a:lead, 'file')
+endfunction
+
+" hdf5://home/u/ru: what the folder hdf5://home/u/ holds that starts with ru,
+" folders ending in /. The service is asked each time: a domain may be new.
+function! s:domains(lead) abort
+  let l:folder = matchstr(a:lead, '^.*/')
+  let l:result = vime#request_sync('', 'domains', {'folder': l:folder}, 3000)
+  if !get(l:result, 'ok', 0)
+    return []
+  endif
+  let l:names = map(copy(l:result.entries),
+        \ 'l:folder . v:val.name . (v:val.kind ==# "folder" ? "/" : "")')
+  return filter(l:names, 'stridx(v:val, a:lead) == 0')
 endfunction
 
 function! vime#complete#tables(lead, line, pos) abort

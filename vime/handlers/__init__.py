@@ -60,6 +60,12 @@ METHODS: dict[str, Method] = {
         "Open an HDF5 file read-only; list its tables",
         {"path": "file to open (alias: file)", "file?": "the seed's name for path"},
     ),
+    "domains": Method(
+        "data.domains",
+        "The domains and folders in an HSDS folder, for completion",
+        {"folder": "hdf5://home/u/: an HSDS folder, ending in /"},
+        worker=True,
+    ),
     "tables": Method("data.tables", "List the tables of a file and its compute results", {**PATH}),
     "table": Method(
         "data.table",

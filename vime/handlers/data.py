@@ -27,6 +27,14 @@ def open_file(state, params) -> dict:
             **source.write_status()}  # fmt: skip
 
 
+def domains(state, params) -> dict:
+    """What an HSDS folder holds, for completion of hdf5:// paths."""
+    from vime.loaders.remote import folder_entries
+
+    folder = p.string(params, "folder")
+    return {"folder": folder, "entries": folder_entries(folder)}
+
+
 def tables(state, params) -> dict:
     """The listing, with the current shapes of a file that another program writes."""
     path = p.string(params, "path", None)

@@ -106,6 +106,24 @@ def open_domain(path: str) -> RemoteSource:
     return RemoteSource(path, RemoteFile(handle, path))
 
 
+def folder_entries(folder: str) -> list[dict]:
+    """The domains and folders in an HSDS folder (``hdf5://home/u/``), by name:
+    [{name, kind: "folder" | "domain"}]. h5pyd's Folder reads only hdf5:// names."""
+    if not (folder.startswith("hdf5://") and folder.endswith("/")):
+        raise InvalidParams(f"{folder!r}: a folder is hdf5://... ending in /, e.g. hdf5://home/u/")
+    with _opening(folder):
+        listing = h5pyd.Folder(folder, mode="r", retries=RETRIES)
+        try:
+            entries = [{"name": name, "kind": _kind(listing[name])} for name in listing]
+        finally:
+            listing.close()
+    return sorted(entries, key=lambda entry: entry["name"])
+
+
+def _kind(entry: dict | None) -> str:
+    return "folder" if entry and entry.get("class") == "folder" else "domain"
+
+
 def domain_identity(path: str) -> dict:
     """What tells that a domain changed: its size and last change, as HSDS's scan of it
     reports them (a scan runs some seconds after a change)."""
