@@ -563,27 +563,76 @@ def test_describe_matches_pandas(opened, files):
         np.testing.assert_allclose(ours.loc[column].astype(float), expected, rtol=1e-9)
 
 
-def test_describe_in_column_batches_is_still_exact(opened, monkeypatch):
-    table = opened("store").table("/exp/rich")
-    whole = describe.describe(table, eager)
-    monkeypatch.setattr(describe, "VALUES_BUDGET", fx.ROWS * 8)  # one column per batch
-    batches = []
-    monkeypatch.setattr(describe, "CHUNK_ROWS", 64)
-
+def counting_passes(passes: list):
     def counting(chunks):
-        batches.append(1)
+        passes.append(1)
         return chunks
 
-    pd.testing.assert_frame_equal(describe.describe(table, counting), whole)
-    assert len(batches) == 3
+    return counting
 
 
-def test_describe_samples_a_column_too_big_for_the_budget(opened, monkeypatch):
-    table = opened("generic").table("/long_column")  # 0..2499
-    monkeypatch.setattr(describe, "VALUES_BUDGET", 8 * 1000)  # room for 1000 of 2500 values
-    row = describe.describe(table, eager).loc["long_column"]
-    assert row["count"] == 2500 and row["mean"] == 1249.5 and row["max"] == 2499
-    assert str(row["50%"]).startswith("≈")
+def test_describe_of_columns_over_the_budget_is_exact_in_two_passes(opened, monkeypatch):
+    """Values that do not fit the budget: a sampling pass, then a selecting one."""
+    table = opened("store").table("/exp/rich")
+    whole = describe.describe(table, eager)
+    monkeypatch.setattr(describe, "VALUES_BUDGET", fx.ROWS * 8)  # one column's values
+    monkeypatch.setattr(describe, "SAMPLE_LEAST", 16)
+    monkeypatch.setattr(describe, "SAMPLE_VALUES", 48)  # 16 of each column's 200 values
+    monkeypatch.setattr(describe, "CHUNK_VALUES", 64)
+    passes = []
+    pd.testing.assert_frame_equal(describe.describe(table, counting_passes(passes)), whole)
+    # A sample, then selections in batches whose bracketed values fit the budget: here
+    # one column each (the brackets of a 16-value sample span the whole column).
+    assert len(passes) == describe.passes(table) == 1 + 3
+
+
+def test_a_missed_bracket_falls_back_to_a_sample_marked_approximate(tmp_path, monkeypatch):
+    """Every 8th value is 0 and the sample takes every 8th: its brackets hold only 0, and
+    the column's quartiles come from the budgeted way (a sample, as it does not fit)."""
+    values = np.where(np.arange(4000) % 8 == 0, 0.0, np.arange(4000, dtype="f8"))
+    path = tmp_path / "periodic.h5"
+    with h5py.File(path, "w") as f:
+        f["v"] = values
+    table = open_source(str(path)).table("/v")
+    monkeypatch.setattr(describe, "VALUES_BUDGET", 8 * 1000)
+    monkeypatch.setattr(describe, "SAMPLE_LEAST", 500)
+    monkeypatch.setattr(describe, "SAMPLE_MOST", 500)
+    passes = []
+    row = describe.describe(table, counting_passes(passes)).loc["v"]
+    assert len(passes) == 3  # sample, select (missed), then the budgeted pass
+    assert row["count"] == 4000 and row["max"] == 3999
+    assert [str(row[q])[0] for q in ("25%", "50%", "75%")] == ["≈"] * 3
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.sampled_from([0.0, 1.0, -2.5, 1e300]),  # many equal values
+        ),
+        min_size=1,
+        max_size=400,
+    ),
+    stride=st.integers(1, 50),
+    chunk=st.integers(1, 120),
+)
+def test_selected_quartiles_equal_numpy_s(values, stride, chunk):
+    """Whatever the sample, a bracket gives numpy's exact quartile or says it missed."""
+    array = np.array(values, dtype="f8")
+    running = describe.Running(-(-array.size // stride), stride)
+    for first in range(0, array.size, chunk):
+        running.add(array[first : first + chunk])
+    selector = describe.Selector(running)
+    for first in range(0, array.size, chunk):
+        selector.add(array[first : first + chunk])
+    finite = array[~np.isnan(array)]
+    quartiles = selector.quartiles()
+    if finite.size == 0:
+        assert quartiles is not None and all(np.isnan(quartiles))
+    elif quartiles is not None:
+        expected = np.quantile(finite, describe.QUANTILES)
+        np.testing.assert_array_equal(np.array(quartiles), expected)
 
 
 def test_info_lists_shape_columns_attrs_storage_and_summary(opened):

@@ -2,9 +2,14 @@
 
 The summary reads the table a chunk at a time and only the numeric columns.
 Count, mean, std, min and max are merged chunk by chunk; the quartiles need
-the values themselves, so the columns are read in batches whose values fit a
-fixed memory budget (exact, as pandas computes them). A column too big for
-the budget on its own gets its quartiles from an even sample, marked '≈'.
+the values themselves. When every column's values fit a fixed memory budget,
+one pass keeps them all (exact, as pandas computes them). Otherwise two passes
+find the same exact quartiles in bounded memory: the first keeps an even
+sample of each column, whose order statistics bracket each quartile's rank;
+the second counts the values below each bracket and keeps only those inside
+it (a few percent). A rank the bracket misses (very unlikely) sends that
+column back to the budgeted way: its values kept whole if they fit, else an
+even sample, and quartiles marked '≈'.
 
 A wide dataset has millions of columns: the reply and the text list the
 first ones and say how many more there are, and the summary covers the
@@ -26,8 +31,13 @@ from vime.loaders.base import Table
 from vime.loaders.columns import Repeated, distinct
 from vime.loaders.format import escape_controls, title
 
-VALUES_BUDGET = 192 * 1024 * 1024  # bytes of column values held for the quartiles
+VALUES_BUDGET = 64 * 1024 * 1024  # bytes of column values held for the quartiles
 CHUNK_ROWS = 256 * 1024
+CHUNK_VALUES = CHUNK_ROWS * 10  # values per chunk when all numeric columns are read at once
+SAMPLE_VALUES = 1 << 22  # the first pass's samples, all columns together (32 MB)
+SAMPLE_MOST = 1 << 18  # values in one column's sample
+SAMPLE_LEAST = 1024
+BRACKET_SIGMAS = 6  # a bracket spans the sample's rank ± this many standard deviations
 QUANTILES = (0.25, 0.5, 0.75)
 STATS = ("count", "mean", "std", "min", "25%", "50%", "75%", "max")
 LISTED_COLUMNS = 1000  # columns in the reply's list
@@ -129,37 +139,60 @@ class Running:
         self.kept[self.filled : self.filled + picked.size] = picked
         self.filled += picked.size
 
-    def row(self) -> list:
+    def row(self, quartiles: list[float] | None = None) -> list:
+        """The describe() row; the quartiles from the values kept unless given."""
         if self.count == 0:
             return [0, *[math.nan] * 7]
         std = math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else math.nan
-        kept = self.kept[: self.filled]
-        quartiles = np.quantile(kept, QUANTILES, overwrite_input=True).tolist()
-        if self.stride > 1:
-            quartiles = [f"≈{q:g}" for q in quartiles]
+        if quartiles is None:
+            kept = self.kept[: self.filled]
+            quartiles = np.quantile(kept, QUANTILES, overwrite_input=True).tolist()
+            if self.stride > 1:
+                quartiles = [f"≈{q:g}" for q in quartiles]
         return [self.count, self.mean, std, self.low, *quartiles, self.high]
 
 
 def describe(table: Table, read_chunks: ChunkReader) -> pd.DataFrame:
     """One row per numeric column with the describe() statistics."""
     names = numeric_columns(table, DESCRIBED_COLUMNS)
+    if _fits(len(names), table.rows):
+        rows = _kept_whole(table, names, read_chunks)
+    else:
+        rows = _selected(table, names, read_chunks)
+    summary = pd.DataFrame([rows[n] for n in names], index=names, columns=list(STATS))
+    return summary.astype({"count": "int64"})
+
+
+def passes(table: Table) -> int:
+    """How many times ``describe`` reads the rows, as planned (a missed bracket adds one)."""
+    names = numeric_columns(table, DESCRIBED_COLUMNS)
+    if _fits(len(names), table.rows):
+        return min(1, len(names))
+    return 1 + len(_selection_batches(names, table.rows))
+
+
+def _fits(columns: int, rows: int) -> bool:
+    return columns * max(rows, 1) * 8 <= VALUES_BUDGET
+
+
+def _kept_whole(table: Table, names: list[str], read_chunks: ChunkReader) -> dict:
+    """The statistics of ``names`` from their values kept whole (or an even sample of a
+    column too big for the budget), in batches of columns that fit it."""
     rows = {}
     for batch, stride in _batches(names, table.rows):
         capacity = -(-table.rows // stride)
         running = {name: Running(capacity, stride) for name in batch}
         for chunk in read_chunks(table.chunks(columns=batch, chunk_rows=CHUNK_ROWS)):
             for name in batch:
-                running[name].add(chunk[name].to_numpy(dtype=np.float64, na_value=np.nan))
+                running[name].add(_values(chunk, name))
         for name in batch:
             rows[name] = running[name].row()
             running[name].kept = None  # free before the next batch
-    summary = pd.DataFrame([rows[n] for n in names], index=names, columns=list(STATS))
-    return summary.astype({"count": "int64"})
+    return rows
 
 
-def passes(table: Table) -> int:
-    """How many times ``describe`` reads the rows: once per batch of columns."""
-    return len(_batches(numeric_columns(table, DESCRIBED_COLUMNS), table.rows))
+def _values(chunk: pd.DataFrame, name: str) -> np.ndarray:
+    return chunk[name].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _batches(names: list[str], rows: int) -> list[tuple[list[str], int]]:
@@ -170,6 +203,130 @@ def _batches(names: list[str], rows: int) -> list[tuple[list[str], int]]:
         return [([name], stride) for name in names]
     size = VALUES_BUDGET // per_column
     return [(names[i : i + size], 1) for i in range(0, len(names), size)]
+
+
+# -- exact quartiles in two passes ---------------------------------------------------
+def _selected(table: Table, names: list[str], read_chunks: ChunkReader) -> dict:
+    """The statistics of columns too big to keep: a sampling pass, then a selecting one."""
+    size = _sample_size(len(names))
+    stride = max(1, -(-table.rows // size))
+    running = {name: Running(-(-table.rows // stride), stride) for name in names}
+    chunk_rows = max(1024, CHUNK_VALUES // max(1, len(names)))
+    for chunk in read_chunks(table.chunks(columns=names, chunk_rows=chunk_rows)):
+        for name in names:
+            running[name].add(_values(chunk, name))
+    rows, missed = {}, []
+    for batch in _selection_batches(names, table.rows):
+        selectors = {name: Selector(running[name]) for name in batch}
+        for chunk in read_chunks(table.chunks(columns=batch, chunk_rows=chunk_rows)):
+            for name in batch:
+                selectors[name].add(_values(chunk, name))
+        for name in batch:
+            quartiles = selectors[name].quartiles()
+            if quartiles is None:
+                missed.append(name)
+            else:
+                rows[name] = running[name].row(quartiles)
+    return {**rows, **_kept_whole(table, missed, read_chunks)}
+
+
+def _sample_size(columns: int) -> int:
+    return max(SAMPLE_LEAST, min(SAMPLE_MOST, SAMPLE_VALUES // max(1, columns)))
+
+
+def _selection_batches(names: list[str], rows: int) -> list[list[str]]:
+    """Groups of columns whose bracketed values (about ``_bracket_share`` of each column,
+    for each quartile) fit VALUES_BUDGET: one group, but for very wide tables."""
+    share = _bracket_share(_sample_size(len(names)))
+    per_column = max(1, int(len(QUANTILES) * share * max(rows, 1) * 8))
+    size = max(1, VALUES_BUDGET // per_column)
+    return [names[i : i + size] for i in range(0, len(names), size)]
+
+
+def _bracket_share(sample: int) -> float:
+    """The share of a column's values inside one quartile's bracket, about."""
+    return min(1.0, 2 * (_half_width(sample) + 1) / sample)
+
+
+def _half_width(sample: int) -> int:
+    """Sample ranks on each side of a quartile's: the rank of an order statistic of an
+    even sample has a standard deviation of at most sqrt(sample) / 2 ranks."""
+    return math.ceil(BRACKET_SIGMAS * math.sqrt(sample) / 2) + 1
+
+
+class Selector:
+    """The values of one column around each quartile's rank, for its exact value.
+
+    numpy's linear quantile q reads the order statistics k and k + 1 around
+    (n - 1) q. Each quartile gets a bracket [low, high] of values from the sorted
+    sample, around k's place in it; the pass counts the values below it and at its
+    ends, and keeps the ones inside.
+    """
+
+    def __init__(self, running: Running):
+        self.count = running.count
+        sample = np.sort(running.kept[: running.filled])
+        running.kept = None
+        self.brackets = [Bracket(sample, self._rank(q), self.count) for q in QUANTILES]
+
+    def _rank(self, q: float) -> int:
+        return math.floor((self.count - 1) * q)
+
+    def add(self, values: np.ndarray) -> None:
+        for bracket in self.brackets:
+            bracket.add(values)
+
+    def quartiles(self) -> list[float] | None:
+        """numpy's linear quantiles, or None when a bracket missed its ranks."""
+        if self.count == 0:
+            return [math.nan] * len(QUANTILES)
+        quartiles = []
+        for q, bracket in zip(QUANTILES, self.brackets, strict=True):
+            rank = self._rank(q)
+            pair = bracket.values(rank, min(rank + 1, self.count - 1))
+            if pair is None:
+                return None
+            virtual = (self.count - 1) * q
+            gamma = virtual - math.floor(virtual)
+            quartiles.append(float(np.quantile(pair, gamma)))  # numpy's own interpolation
+        return quartiles
+
+
+class Bracket:
+    """Counts below, at and inside [low, high], a bracket of the ranks from ``rank``."""
+
+    def __init__(self, sample: np.ndarray, rank: int, count: int):
+        where = rank * sample.size / max(count, 1)  # the rank's place in the sample
+        half = _half_width(sample.size)
+        first, last = math.floor(where) - half, math.ceil(where) + half + 1
+        self.low = sample[first] if first > 0 else -math.inf
+        self.high = sample[last] if last < sample.size else math.inf
+        self.below = self.at_low = self.at_high = 0
+        self.inside: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray) -> None:
+        self.below += int(np.count_nonzero(values < self.low))
+        self.at_low += int(np.count_nonzero(values == self.low))
+        if self.high != self.low:
+            self.at_high += int(np.count_nonzero(values == self.high))
+            self.inside.append(values[(values > self.low) & (values < self.high)])
+
+    def values(self, *ranks: int) -> np.ndarray | None:
+        """The order statistics of these ranks, or None when one is outside the bracket."""
+        inside = np.sort(np.concatenate(self.inside)) if self.inside else np.empty(0)
+        found = [self._value(rank - self.below, inside) for rank in ranks]
+        return None if any(v is None for v in found) else np.array(found)
+
+    def _value(self, rank: int, inside: np.ndarray) -> float | None:
+        if rank < 0:
+            return None
+        if rank < self.at_low:
+            return float(self.low)
+        rank -= self.at_low
+        if rank < inside.size:
+            return float(inside[rank])
+        rank -= inside.size
+        return float(self.high) if rank < self.at_high else None
 
 
 # -- the text ---------------------------------------------------------------------
