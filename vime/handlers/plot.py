@@ -275,6 +275,8 @@ class MatrixReader:
     one (see read_ahead), so a block is valid until the next one is asked for."""
 
     def __init__(self, state, table, start: int, stop: int, plane):
+        import numpy as np
+
         self.state, self.table = state, table
         self.start, self.stop, self.plane = start, stop, plane
         with state.lock:
@@ -284,7 +286,10 @@ class MatrixReader:
             self.stored = plain and probe.ndim == 2 and probe.shape[1] == columns
             stored_rows = _rows_per_storage_chunk(table) if self.stored else 1
         self.dtype = probe.dtype
-        item = probe.dtype.itemsize if self.stored else 8
+        # The bytes of a block as it is reduced: float32 and float64 as stored, any
+        # other type as float64 (vime.heatmap sums it so).
+        as_stored = self.stored and probe.dtype in (np.float32, np.float64)
+        item = probe.dtype.itemsize if as_stored else 8
         self.chunk_rows = _rows_per_read(columns * item, stored_rows)
 
     def blocks(self):
