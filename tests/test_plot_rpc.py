@@ -548,7 +548,7 @@ def chunked_plane(path, rows: int, cols: int, chunk_rows: int) -> np.ndarray:
         (256, 0, [(0, 150), (150, 300)]),  # a chunk bigger than a read
     ],
 )
-def test_a_chunked_plane_is_read_in_whole_chunks_into_two_buffers_in_turn(
+def test_a_chunked_plane_is_read_in_whole_chunks_into_one_buffer(
     tmp_path, monkeypatch, chunk_rows, start, reads
 ):
     path = tmp_path / "chunked.h5"
@@ -557,21 +557,19 @@ def test_a_chunked_plane_is_read_in_whole_chunks_into_two_buffers_in_turn(
     state = State()
     state.open(str(path))
     table = state.table("/plane")
-    seen, buffers = [], []
+    seen, buffers = [], set()
     raw = table.raw
 
     def counting_raw(first, last, plane=None, out=None):
         if out is not None:
             seen.append((first, last))
-            buffers.append(id(out.base))
+            buffers.add(id(out.base))
         return raw(first, last, plane, out=out)
 
     monkeypatch.setattr(table, "raw", counting_raw)
     params = {"name": "/plane", "type": "heat", "start": start, "width": 60, "height": 14}
     result = handler.plot(state, params)
-    assert seen == reads
-    # Two buffers in turn: one is read into while the other is reduced.
-    assert len(set(buffers)) == 2 and buffers[2:] == buffers[:-2]
+    assert seen == reads and len(buffers) == 1
     whole = heat_matrix(lambda: [plane[start:]], rows=300 - start, cols=50, first_row=start,
                         width=60, height=14)  # fmt: skip
     assert result["content"].split("\n")[2:] == whole.lines
@@ -604,68 +602,6 @@ def test_a_plane_of_small_integers_is_read_in_blocks_sized_as_they_are_summed(
     assert seen == [(0, 128), (128, 256), (256, 300)]  # whole chunks of 64 rows
     whole = heat_matrix(lambda: [plane], rows=300, cols=50, width=60, height=14)
     assert result["content"].split("\n")[2:] == whole.lines
-
-
-def test_the_next_block_is_read_while_the_caller_holds_this_one():
-    import threading
-
-    reading = {number: threading.Event() for number in range(3)}
-
-    def blocks():
-        for number in range(3):
-            reading[number].set()
-            yield number
-
-    seen = []
-    for block in handler.read_ahead(State(), blocks()):
-        # The read of the next block has begun before this one is done with.
-        assert block == 2 or reading[block + 1].wait(10)
-        seen.append(block)
-    assert seen == [0, 1, 2]
-
-
-class DepthLock:
-    """A lock that tells how deep it is held (State.lock's stand-in)."""
-
-    def __init__(self):
-        self.depth = 0
-
-    def __enter__(self):
-        self.depth += 1
-
-    def __exit__(self, *exc):
-        self.depth -= 1
-
-
-def test_reads_ahead_under_the_hdf5_lock_and_raise_their_errors_to_the_caller():
-    state, held = State(), []
-    state.lock = DepthLock()
-
-    def blocks():
-        held.append(state.lock.depth)
-        yield "first"
-        held.append(state.lock.depth)
-        raise PlotFailed("the second read failed")
-
-    reader = handler.read_ahead(state, blocks())
-    assert next(reader) == "first"
-    with pytest.raises(PlotFailed, match="the second read failed"):
-        next(reader)
-    assert held == [1, 1]
-
-
-def test_a_caller_that_stops_early_stops_the_reads():
-    state, asked = State(), []
-
-    def blocks():
-        for number in itertools.count():
-            asked.append(number)
-            yield number
-
-    reader = handler.read_ahead(state, blocks())
-    assert next(reader) == 0
-    reader.close()  # waits for the read under way (block 1); reads no more
-    assert asked == [0, 1]
 
 
 def test_heat_of_a_plane_read_in_two_chunks_equals_the_plane_drawn_at_once(shared_rpc, tmp_path):

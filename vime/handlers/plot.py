@@ -270,9 +270,12 @@ def _heat(state, table, request: PlotRequest, start: int, stop: int) -> dict:
 class MatrixReader:
     """Rows [start, stop) of a table (a plane) as 2-D float blocks of about
     HEAT_CHUNK_BYTES: as stored when the table is a plain numeric array (no
-    DataFrame), read in whole storage chunks into two buffers in turn; else
-    column by column. The next block is read while the caller works on this
-    one (see read_ahead), so a block is valid until the next one is asked for."""
+    DataFrame), read into one reused buffer in whole storage chunks; else
+    column by column. A block is valid until the next one is read.
+
+    Reading the next block in a thread while this one is reduced does not
+    pay: the reduction holds the GIL, and the two contend for memory
+    bandwidth (measured: no faster on 2 cores, and one more buffer)."""
 
     def __init__(self, state, table, start: int, stop: int, plane):
         import numpy as np
@@ -298,14 +301,13 @@ class MatrixReader:
         from vime.plot import as_numbers
 
         if self.stored:
-            # Two buffers in turn: one is read into while the caller reduces the
-            # other; no new memory to fault in per block.
+            # One buffer for every read: no new memory to fault in per block, and
+            # the block is still in the cache when it is reduced.
             rows = min(self.chunk_rows, self.stop - self.start)
-            buffers = [np.empty((rows, len(self.table.columns)), dtype=self.dtype) for _ in "ab"]
-            spans = _aligned_reads(self.start, self.stop, self.chunk_rows)
+            buffer = np.empty((rows, len(self.table.columns)), dtype=self.dtype)
             reads = (
                 self.table.raw(first, last, self.plane, out=buffer[: last - first])
-                for buffer, (first, last) in zip(itertools.cycle(buffers), spans)
+                for first, last in _aligned_reads(self.start, self.stop, self.chunk_rows)
             )
         else:
             names = list(self.table.columns)
@@ -315,32 +317,9 @@ class MatrixReader:
                 for chunk in chunks
             )
         done = 0
-        for block in read_ahead(self.state, reads):
+        for block in self.state.locked_chunks(reads):
             done += len(block)
             self.state.progress(done, self.stop - self.start, unit="rows")
-            yield block
-
-
-def read_ahead(state, blocks):
-    """The blocks of an iterator, each next one read in a thread (under the HDF5
-    lock) while the caller works on the one it was given.
-
-    h5py lets go of the GIL while HDF5 reads, and numpy while it reduces, so
-    on two cores a heatmap takes about the longer of its reads and its
-    reduction rather than their sum.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    iterator = iter(blocks)
-
-    def read_next():
-        with state.lock:
-            return next(iterator, None)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vime-read-ahead") as reader:
-        pending = reader.submit(read_next)
-        while (block := pending.result()) is not None:
-            pending = reader.submit(read_next)
             yield block
 
 
