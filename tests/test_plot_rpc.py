@@ -576,6 +576,34 @@ def test_a_chunked_plane_is_read_in_whole_chunks_into_one_buffer(
     assert result["range"] == list(whole.value_range)
 
 
+def test_a_plane_of_small_integers_is_read_in_blocks_sized_as_they_are_summed(
+    tmp_path, monkeypatch
+):
+    """int16 is summed in float64: 150 rows of 8-byte values a read, not 600 of 2."""
+    import h5py
+
+    path = tmp_path / "counts.h5"
+    plane = np.random.default_rng(5).integers(-1000, 1000, size=(300, 50), dtype=np.int16)
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("plane", data=plane, chunks=(64, 50))
+    monkeypatch.setattr(handler, "HEAT_CHUNK_BYTES", 50 * 8 * 150)
+    state = State()
+    state.open(str(path))
+    table = state.table("/plane")
+    seen, raw = [], table.raw
+
+    def counting_raw(first, last, plane=None, out=None):
+        if out is not None:
+            seen.append((first, last))
+        return raw(first, last, plane, out=out)
+
+    monkeypatch.setattr(table, "raw", counting_raw)
+    result = handler.plot(state, {"name": "/plane", "type": "heat", "width": 60, "height": 14})
+    assert seen == [(0, 128), (128, 256), (256, 300)]  # whole chunks of 64 rows
+    whole = heat_matrix(lambda: [plane], rows=300, cols=50, width=60, height=14)
+    assert result["content"].split("\n")[2:] == whole.lines
+
+
 def test_heat_of_a_plane_read_in_two_chunks_equals_the_plane_drawn_at_once(shared_rpc, tmp_path):
     """Through the worker: 2,100 x 2,099 float32 (over 16 MB: two reads), NaN and
     infinities in the second read only, 2,099 columns in cells of uneven widths."""

@@ -46,6 +46,9 @@ BRAILLE_DOWN = Grid(per_char=2, per_line=4, y_down=True)
 # The colour bar: a space, two characters of colour, a space and the label.
 LABEL_WIDTH = 9
 BAR_WIDTH = 1 + 2 + 1 + LABEL_WIDTH
+# Computed at import, in the fork server, so that every worker finds it made (its
+# first computation in a process costs ~3 ms of numpy's first calls).
+PALETTE = palette()
 # Each cell of 2x4 dots lights k of its dots for a value in the k-th eighth:
 # the order of a 2x4 ordered-dither matrix, so that near values look alike.
 DITHER = (np.array([[0, 4], [6, 2], [1, 5], [7, 3]]) + 0.5) / 8
@@ -322,7 +325,7 @@ def _draw(values, area: _Area, frame, names, width: int, counts) -> HeatFigure:
         map_text, cells = _half_blocks(_levels(rows, *value_range), gutter + 1)
         bar_text, bar_cells = _half_blocks(_bar_levels(area.lines), gutter + 2 + area.cols)
         cells = _merge_lines(cells, bar_cells)
-        colours = palette()
+        colours = list(PALETTE)
     else:
         map_text = _dots(_shares(rows, *value_range))
         bar_text, cells, colours = _dots(_bar_shares(area.lines)), [], []

@@ -271,9 +271,15 @@ class MatrixReader:
     """Rows [start, stop) of a table (a plane) as 2-D float blocks of about
     HEAT_CHUNK_BYTES: as stored when the table is a plain numeric array (no
     DataFrame), read into one reused buffer in whole storage chunks; else
-    column by column. A block is valid until the next one is read."""
+    column by column. A block is valid until the next one is read.
+
+    Reading the next block in a thread while this one is reduced does not
+    pay: the reduction holds the GIL, and the two contend for memory
+    bandwidth (measured: no faster on 2 cores, and one more buffer)."""
 
     def __init__(self, state, table, start: int, stop: int, plane):
+        import numpy as np
+
         self.state, self.table = state, table
         self.start, self.stop, self.plane = start, stop, plane
         with state.lock:
@@ -283,7 +289,10 @@ class MatrixReader:
             self.stored = plain and probe.ndim == 2 and probe.shape[1] == columns
             stored_rows = _rows_per_storage_chunk(table) if self.stored else 1
         self.dtype = probe.dtype
-        item = probe.dtype.itemsize if self.stored else 8
+        # The bytes of a block as it is reduced: float32 and float64 as stored, any
+        # other type as float64 (vime.heatmap sums it so).
+        as_stored = self.stored and probe.dtype in (np.float32, np.float64)
+        item = probe.dtype.itemsize if as_stored else 8
         self.chunk_rows = _rows_per_read(columns * item, stored_rows)
 
     def blocks(self):
