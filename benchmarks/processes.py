@@ -234,20 +234,23 @@ class TreePeak:
                         self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
             if samples % self.pss_every == 0:
                 tree_pss = sum(pss_mb(pid) or 0.0 for pid in [self.root, *tree])
-                self.pss_peak = max(self.pss_peak, tree_pss)
+                with self._lock:
+                    self.pss_peak = max(self.pss_peak, tree_pss)
             samples += 1
             self._stop.wait(self.interval)
 
     def forget_ended(self, timeout: float) -> None:
         """Wait (up to ``timeout`` s) for the workers, the root's grandchildren, to exit,
-        then drop the peaks of every process that has ended: a warm-up's worker, gone
-        before the measured request is sent, never shares the machine with it."""
+        then drop the peaks of every process that has ended, and the tree's PSS peak so
+        far: a warm-up's worker, gone before the measured request is sent, never shares
+        the machine with it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and any(children(child) for child in children(self.root)):
             time.sleep(self.interval)
         with self._lock:
             alive = set(descendants(self.root))
             self.peaks = {pid: peak for pid, peak in self.peaks.items() if pid in alive}
+            self.pss_peak = 0.0  # the tree's PSS while the warm-up ran is not the request's
 
     def stop(self) -> float:
         """Stop sampling; the summed peaks of the descendants seen, in MB."""
