@@ -415,7 +415,7 @@ print(os.read(read, 65536).decode())
                           timeout=WAIT, env=env)  # fmt: skip
     report = json.loads(done.stdout)
     assert report["imported"] == []
-    assert report["frozen"] > 50_000  # numpy, pandas, h5py, PyTables, the readers: 80k here
+    assert report["frozen"] > 20_000  # numpy, h5py, the readers and plot engines: 26k here
     assert report["tracked"] < report["frozen"] // 10  # a child's collections skip them
 
 
@@ -472,3 +472,28 @@ def test_no_process_of_vime_loads_pyarrow_until_a_parquet_export(rpc, pandas_fil
     to = tmp_path / "out.parquet"
     assert rpc.call("export", name="/data", to=str(to))["rows"] == 1000
     assert pd.read_parquet(to)["label"].tolist()[:2] == ["row0", "row1"]
+
+
+def maps_pandas(pid: int) -> bool:
+    with open(f"/proc/{pid}/maps") as maps:
+        return "pandas/_libs" in maps.read()
+
+
+def test_the_fork_server_preloads_pandas_once_a_child_has_needed_it(rpc, pandas_file):
+    """A plot or a text search of numbers needs no pandas: the fork server (and so each
+    child) goes without its 40 MB until a child imports it; then it preloads it."""
+    opened = rpc.call("open", path=str(pandas_file))
+    assert "/data" in [table["name"] for table in opened["tables"]]
+    plot = rpc.call("plot", name="/data", y="v0", width=40, height=10)
+    assert plot["points"] + plot["dropped"] == 1000
+    found = rpc.call("search", name="/data", text="-", columns=["v0"])
+    assert found["row"] is not None and found["column"] == "v0"
+    backend = rpc.proc.pid
+    servers = [pid for pid in descendants(backend) if parent_of(pid) == backend]
+    assert len(servers) == 1
+    assert not maps_pandas(servers[0])
+    assert rpc.call("info", name="/data")["shape"] == [1000, 5]
+    deadline = time.monotonic() + WAIT
+    while not maps_pandas(servers[0]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert maps_pandas(servers[0])

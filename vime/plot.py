@@ -24,11 +24,11 @@ Sub-pixel coordinates: ``px`` grows to the right, ``py`` grows downwards
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from vime.axes import Axis, Ticks, choose_ticks, log10, pixel_index
 from vime.errors import InvalidParams, PlotFailed
@@ -123,20 +123,31 @@ def as_numbers(values, name: str) -> tuple[np.ndarray, str]:
     timezone-aware ones), timedeltas seconds, booleans 0 and 1.
     """
     dtype = values.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        values, dtype = pd.Series(values).dt.tz_localize(None), np.dtype("datetime64[ns]")
-    if pd.api.types.is_datetime64_any_dtype(dtype):
+    if not isinstance(dtype, np.dtype):  # a pandas extension dtype: only pandas reads it
+        return _extension_numbers(values, name)
+    if dtype.kind == "M":
         nanoseconds = np.asarray(values, dtype="datetime64[ns]").view(np.int64)
         return np.where(nanoseconds == NAT, np.nan, nanoseconds.astype(np.float64)), "time"
-    if pd.api.types.is_timedelta64_dtype(dtype):
+    if dtype.kind == "m":
         nanoseconds = np.asarray(values, dtype="timedelta64[ns]").view(np.int64)
         return np.where(nanoseconds == NAT, np.nan, nanoseconds / 1e9), "number"
+    if dtype.kind not in "biuf":
+        raise PlotFailed(f"column {name!r} is not numeric (dtype {dtype}): cannot plot it")
+    whole = dtype.kind in "biu"
+    return np.asarray(values, dtype=np.float64), "integer" if whole else "number"
+
+
+def _extension_numbers(values, name: str) -> tuple[np.ndarray, str]:
+    """as_numbers for pandas' own dtypes: zoned times, nullable numbers and booleans."""
+    import pandas as pd
+
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return as_numbers(pd.Series(values).dt.tz_localize(None).to_numpy(), name)
     numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
     if not numeric:
         raise PlotFailed(f"column {name!r} is not numeric (dtype {dtype}): cannot plot it")
     whole = pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
-    if isinstance(dtype, np.dtype):
-        return np.asarray(values, dtype=np.float64), "integer" if whole else "number"
     return values.to_numpy(dtype=np.float64, na_value=np.nan), "integer" if whole else "number"
 
 
@@ -617,7 +628,11 @@ def braille_plot(
 
 
 def _as_array(values):
-    return values if isinstance(values, pd.Series | np.ndarray) else np.asarray(values)
+    """numpy arrays and pandas Series as they are (a Series keeps its dtype), else an array."""
+    pandas = sys.modules.get("pandas")  # without pandas imported, nothing is a Series
+    if isinstance(values, np.ndarray) or (pandas and isinstance(values, pandas.Series)):
+        return values
+    return np.asarray(values)
 
 
 def _check_size(width: int, height: int) -> None:

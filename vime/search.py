@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from vime import expressions
 from vime.errors import InvalidParams
+
+if TYPE_CHECKING:  # a text search of numbers needs no pandas: it is imported when needed
+    import pandas as pd
 
 CHUNK_ROWS = 500_000  # the largest read; benchmarks/heavy.py reads its floor in these
 FIRST_CHUNK_ROWS = CHUNK_ROWS // 64  # the first read: a match near from_row comes back at once
@@ -115,6 +117,11 @@ class ChunkReader:
 
     def cells(self, first: int, last: int) -> list[tuple[str, np.ndarray]]:
         """(label, values) of each searched index level, then of each column."""
+        if self.parts is None and self._learn_from_dtypes():
+            got = self._arrays(first, last)
+            if all(plain(values.dtype) for values in got.values()):
+                return [(part[0], got[n]) for n, part in enumerate(self.parts)]
+            self.parts, self.keys = None, {}  # the listing misjudged a column: ask a page
         if self.parts is None:
             frame = self.table.page(first, last, columns=self.paged)
             self._learn(frame)
@@ -131,6 +138,8 @@ class ChunkReader:
     def frame(self, first: int, last: int) -> pd.DataFrame:
         """The columns as a DataFrame, for a query: built from their arrays when each
         can be read so and no index level is wanted, else a page."""
+        import pandas as pd
+
         if self.parts is not None and not self.with_index and len(self.keys) == len(self.parts):
             arrays = self._arrays(first, last)
             return pd.DataFrame({self.parts[n][0]: arrays[n] for n in arrays}, copy=False)
@@ -144,6 +153,18 @@ class ChunkReader:
             return {}
         got = next(self.table.arrays(list(self.keys.values()), first, last, last - first))
         return {n: got[key] for n, key in self.keys.items()}
+
+    def _learn_from_dtypes(self) -> bool:
+        """Learn the parts from the listed dtypes, without a page (and without pandas),
+        when only columns are searched and each is plain; False when a page must tell."""
+        if self.with_index or any(self.table.index_level(n) is not None for n in self.columns):
+            return False
+        dtypes = [self.table.dtypes[self.table.columns.index(n)] for n in self.columns]
+        if not all(plain(numpy_dtype(d)) for d in dtypes):
+            return False
+        self.parts = [(name, None, name) for name in self.columns]
+        self.keys = dict(enumerate(self.columns))
+        return True
 
     def _learn(self, frame: pd.DataFrame) -> None:
         index = frame.index
@@ -180,6 +201,14 @@ def level_label(name) -> str:
     return "index" if name is None else str(name)
 
 
+def numpy_dtype(text: str):
+    """The numpy dtype a listed dtype names, or None for pandas' own ('category', 'Int64')."""
+    try:
+        return np.dtype(text)
+    except (TypeError, ValueError, SyntaxError):
+        return None
+
+
 def plain(dtype) -> bool:
     """Whether a page shows these values as Table.arrays gives them (plain numpy)."""
     return isinstance(dtype, np.dtype) and dtype.kind in "biufmM"
@@ -189,6 +218,8 @@ def plain(dtype) -> bool:
 class QueryMatcher:
     def __init__(self, query: str, table):
         # "index" among the names, so that a query that uses it is known to
+        from vime import expressions
+
         known = [*table.columns, *table.index_names, "index"]
         used = expressions.check(query, known, "query")
         self.query = query
@@ -201,6 +232,8 @@ class QueryMatcher:
         return ChunkReader(table, self.columns, self.with_index)
 
     def mask(self, frame: pd.DataFrame) -> np.ndarray:
+        from vime import expressions
+
         return expressions.query_mask(frame, self.query, index=self.with_index)
 
     def first(self, reader: ChunkReader, first: int, last: int, forward: bool):
@@ -283,6 +316,8 @@ def number_text(value) -> str:
 
 def cell_texts(values: np.ndarray) -> pd.Series:
     """Other cells as the page shows them: strings as they are, missing as NaN."""
+    import pandas as pd
+
     series = pd.Series(values)
     texts = series.map(_object_text) if values.dtype.kind == "O" else series.astype(str)
     return texts.where(series.notna(), "NaN")

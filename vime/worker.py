@@ -4,7 +4,8 @@ The request loop pages, lists and answers; everything that may read more than
 a page (plots, info, export, compute, search) runs in a child process:
 
 * ``vime-rpc`` starts one *fork server* at the first ``open``: a Python process
-  that imports numpy, pandas, h5py and PyTables once and opens no file.
+  that imports numpy and h5py once (pandas and PyTables once a child has needed
+  them) and opens no file.
 * Each heavy request forks a child of it (a few milliseconds, imports already
   paid). The child opens the files it needs read-only, runs the same handler
   the loop would, and streams JSON lines back over its own socket: progress,
@@ -50,29 +51,37 @@ PROGRESS_AFTER = 0.5  # seconds before a request's first progress notification
 PROGRESS_INTERVAL = 0.25  # then at most 4 a second
 START_TIMEOUT = 60.0  # seconds to wait for the fork server's imports
 EXIT_REPORT_WAIT = 2.0  # seconds to wait for a dead child's exit status
+# What every child may use, imported once by the fork server. pandas is not among them:
+# a plot or a search of numbers needs only numpy and h5py, and pandas would add 40 MB to
+# the fork server and to each child. A child that imports pandas (info, compute, export, a
+# query, a page of strings) says so, and the server then preloads PANDAS_PRELOAD too.
 PRELOAD = (
     "numpy",
-    "pandas",
     "h5py",
-    "tables",
-    "tabulate",
     "resource",  # what every child uses: its memory limit, its replies
     "vime.protocol",
+    "vime.state",
     "vime.loaders",
-    "vime.loaders.describe",
-    "vime.loaders.format",
     "vime.plot",
     "vime.heatmap",
     "vime.search",
-    "vime.compute",
-    "vime.export",
     "vime.results",
-    "vime.storewriter",
     "vime.handlers.data",  # the handler table imports its modules on first use
     "vime.handlers.plot",
     "vime.handlers.search",
     "vime.handlers.compute",
     "vime.handlers.watch",
+)
+PANDAS_PRELOAD = (
+    "pandas",
+    "tables",
+    "tabulate",
+    "vime.loaders.describe",
+    "vime.loaders.format",
+    "vime.expressions",
+    "vime.compute",
+    "vime.export",
+    "vime.storewriter",
 )
 
 
@@ -305,6 +314,9 @@ class Workers:
                 return
             if "cleanup" in message:
                 task.cleanup.append(message["cleanup"])
+            elif "imported" in message:  # the next children find pandas imported
+                for module in PANDAS_PRELOAD:
+                    self.preload(module)
             else:
                 task.on_message(message)
         if not task.finished:
@@ -518,7 +530,6 @@ class Progress:
 def run_child(stream) -> None:
     """Read one task, run its handler, write its outcome; every line is JSON."""
     from vime import protocol
-    from vime.handlers import handler_for
     from vime.state import State
 
     lock = threading.Lock()
@@ -530,21 +541,31 @@ def run_child(stream) -> None:
             stream.flush()
 
     payload = json.loads(stream.readline())
+    had_pandas = "pandas" in sys.modules
     state = State.in_worker(payload["state"])
     state.progress = Progress(send)
     state.notify = lambda method, params: send({"notify": [method, params]})
     state.cleanup = lambda path: send({"cleanup": path})
+    outcome = _outcome(payload, state)
+    if not had_pandas and "pandas" in sys.modules:  # before the outcome: the server
+        send({"imported": "pandas"})  # imports it while vime-rpc replies
+    send(outcome)
+
+
+def _outcome(payload: dict, state) -> dict:
+    """The handler's {result} or {error}, whatever it raised."""
+    from vime.handlers import handler_for
+
     try:
-        result = handler_for(payload["method"])(state, payload["params"])
-        send({"result": result})
+        return {"result": handler_for(payload["method"])(state, payload["params"])}
     except VimeError as exc:
-        send({"error": {"code": exc.code, "message": exc.message, "data": exc.data}})
+        return {"error": {"code": exc.code, "message": exc.message, "data": exc.data}}
     except MemoryError:
         limit = format_size(job_memory_limit())
         error = MemoryLimit(f"{payload['what']}: passed the worker's memory limit of {limit} "
                             "(VIME_JOB_MEMORY)")  # fmt: skip
-        send({"error": {"code": error.code, "message": error.message, "data": {}}})
+        return {"error": {"code": error.code, "message": error.message, "data": {}}}
     except Exception as exc:
         _log().exception("%s failed in the worker", payload["what"])
         message = f"{payload['what']}: {type(exc).__name__}: {exc}"
-        send({"error": {"code": InternalError.code, "message": message, "data": {}}})
+        return {"error": {"code": InternalError.code, "message": message, "data": {}}}
