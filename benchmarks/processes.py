@@ -46,6 +46,8 @@ class Sample:
     check: object = None  # what the row's check compares (values, not timings)
     extra: dict = field(default_factory=dict)
     pss_mb: float | None = None  # a process tree's peak PSS, beside its summed RSS
+    # (vime-rpc, its fork servers, its workers) peaks, in MB, that rss_mb sums
+    parts_mb: tuple[float, float, float] | None = None
 
 
 # -- the launcher ------------------------------------------------------------------
@@ -162,6 +164,31 @@ def children(pid: int) -> list[int]:
     return found
 
 
+IDLE_FOR = 0.2  # seconds without CPU time for a process to count as idle
+
+
+def cpu_ticks(pid: int) -> int | None:
+    """utime + stime of a process, in clock ticks; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_until_idle(pids: list[int], deadline: float) -> None:
+    """Wait until none of ``pids`` used CPU for IDLE_FOR seconds: a fork server told to
+    import pandas by a warm-up's worker does so after that worker has exited."""
+    before = [cpu_ticks(pid) for pid in pids]
+    while time.monotonic() < deadline:
+        time.sleep(IDLE_FOR)
+        now = [cpu_ticks(pid) for pid in pids]
+        if now == before:
+            return
+        before = now
+
+
 def descendants(root: int) -> list[int]:
     found, queue = [], [root]
     while queue:
@@ -217,6 +244,7 @@ class TreePeak:
         self.interval = interval
         self.pss_every = max(1, round(pss_interval / interval))
         self.peaks: dict[int, float] = {}
+        self.servers: set[int] = set()  # the root's own children: its fork servers
         self.pss_peak = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -227,6 +255,9 @@ class TreePeak:
         samples = 0
         while not self._stop.is_set() and os.path.exists(f"/proc/{self.root}"):
             tree = descendants(self.root)
+            servers = set(children(self.root))
+            with self._lock:
+                self.servers |= servers
             for pid in tree:
                 peak = vm_hwm_mb(pid)
                 if peak is not None:
@@ -247,6 +278,7 @@ class TreePeak:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and any(children(child) for child in children(self.root)):
             time.sleep(self.interval)
+        wait_until_idle(children(self.root), deadline)
         with self._lock:
             alive = set(descendants(self.root))
             self.peaks = {pid: peak for pid, peak in self.peaks.items() if pid in alive}
@@ -257,6 +289,11 @@ class TreePeak:
         self._stop.set()
         self._thread.join()
         return sum(self.peaks.values())
+
+    def split(self) -> tuple[float, float]:
+        """The summed peaks of (the fork servers, the workers), in MB."""
+        servers = sum(peak for pid, peak in self.peaks.items() if pid in self.servers)
+        return servers, sum(self.peaks.values()) - servers
 
 
 # -- children ---------------------------------------------------------------------------
@@ -388,6 +425,7 @@ class RpcChild:
         self.notifications: list[dict] = []
         self.returncode: int | None = None
         self.pss_mb: float | None = None
+        self.parts_mb: tuple[float, float, float] | None = None
         self._replies: dict[int, dict] = {}  # replies read while waiting for another
         self._next_id = 0
         self._err_path = error_file(workdir, "rpc-")
@@ -528,9 +566,11 @@ class RpcChild:
             return own
         workers = self._workers.stop()
         self.pss_mb = self._workers.pss_peak
+        self.parts_mb = (own, *self._workers.split())
         return own + workers
 
     def sample(self, seconds: float, check=None, **extra) -> Sample:
         """The Sample of a measurement on this backend, after finish()."""
         rss = self.finish()
-        return Sample(seconds, rss, check=check, extra=extra, pss_mb=self.pss_mb)
+        return Sample(seconds, rss, check=check, extra=extra, pss_mb=self.pss_mb,
+                      parts_mb=self.parts_mb)  # fmt: skip

@@ -49,9 +49,12 @@ def service_text(side: Side) -> str:
 def side_rss(side: Side | None) -> str:
     if side is None or not side.ok or side.rss_mb is None:
         return "—"
+    text = f"{side.rss_mb:.0f} MB"
+    if side.parts_mb is not None:
+        text += " = " + " + ".join(f"{part:.0f}" for part in side.parts_mb)
     if side.pss_mb is not None:
-        return f"{side.rss_mb:.0f} MB (PSS {side.pss_mb:.0f} MB)"
-    return f"{side.rss_mb:.0f} MB"
+        text += f" (PSS {side.pss_mb:.0f} MB)"
+    return text
 
 
 def ratio_text(row: RowResult) -> str:
@@ -205,7 +208,9 @@ How it is measured:
   sampled every 10 ms until the backend exits; pages that forked processes share count once
   per process, so the sum is an upper bound. A warm-up request's worker has exited before
   the measured request is sent (the harness waits for it) and is not counted: it never runs
-  beside the measured one. The "at rest" row shows what a backend and its
+  beside the measured one. The harness also waits until the fork server has used no CPU for
+  0.2 s: a warm-up that imported pandas in its worker has the server import it too, after
+  that worker's reply. The "at rest" row shows what a backend and its
   idle fork server hold between requests. The highest peak of the runs is shown. Times are
   medians of the runs. vime, its baseline and the floor alternate run by run.
 - Numbers taken while other processes load the machine (see the load average) are indicative:
@@ -247,7 +252,7 @@ How it is measured:
   checked against the rows regenerated from the writer's seeds.
 - Requests that run in worker processes (issues 12, 13, 15, 16): memory is the backend's
   own peak plus its descendants' (the fork server and each worker), summed; targets are
-  judged on that sum, and the tree's peak PSS (from `/proc/<pid>/smaps_rollup`, the sum over
+  judged on that sum, written `sum = vime-rpc + fork server + workers`, and the tree's peak PSS (from `/proc/<pid>/smaps_rollup`, the sum over
   the tree at one sample, the highest sample) is shown beside it, since forked processes
   share most pages. PSS is read every 0.5 s only (reading it more often slows the process
   read), so it is a lower bound of the peak. Floors are rows of their own, shown for information.

@@ -37,6 +37,12 @@ class Side:
         return max(peaks) if peaks else None
 
     @property
+    def parts_mb(self) -> tuple[float, float, float] | None:
+        """How the highest summed peak splits: vime-rpc, fork servers, workers."""
+        measured = [s for s in self.samples if s.rss_mb is not None]
+        return max(measured, key=lambda s: s.rss_mb).parts_mb if measured else None
+
+    @property
     def pss_mb(self) -> float | None:
         """The highest peak PSS of the runs, for the rows that sample it."""
         peaks = [s.pss_mb for s in self.samples if s.pss_mb is not None]
