@@ -252,8 +252,9 @@ How it is measured:
   checked against the rows regenerated from the writer's seeds.
 - Requests that run in worker processes (issues 12, 13, 15, 16): memory is the backend's
   own peak plus its descendants' (the fork server and each worker), summed; targets are
-  judged on that sum, written `sum = vime-rpc + fork server + workers`, and the tree's peak PSS (from `/proc/<pid>/smaps_rollup`, the sum over
-  the tree at one sample, the highest sample) is shown beside it, since forked processes
+  judged on that sum, written `sum = vime-rpc + fork server + workers`, and the tree's
+  peak PSS (from `/proc/<pid>/smaps_rollup`, the sum over the tree at one sample, the
+  highest sample) is shown beside it, since forked processes
   share most pages. PSS is read every 0.5 s only (reading it more often slows the process
   read), so it is a lower bound of the peak. Floors are rows of their own, shown for information.
 - Pages during a heavy request: pages at seeded random rows, one every {gap} ms, while a
