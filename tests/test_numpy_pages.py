@@ -195,6 +195,9 @@ def test_the_backend_pages_plain_tables_without_pandas_and_warms_it_for_text(rpc
     assert columns["columns"] == ["b", "a", "ok"]
     reordered = rpc.call("table", name="/store", start=3, count=1)
     assert reordered["content"].splitlines()[3].split() == ["3", f"{3 / 299:g}", "3", "True"]
+    watched = rpc.call("watch", name="/store")
+    assert (watched["rows"], watched["watching"]) == (300, "started")
+    assert rpc.call("unwatch", name="/store")["unwatched"] == "/store"
     assert not maps_pandas(rpc.proc.pid)
 
     rpc.opened(text_file(tmp_path))  # warm_up imports pandas in the background
