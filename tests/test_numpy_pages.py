@@ -16,6 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 from tests import h5fixtures as fx
 from tests.conftest import examples
+from vime import results
 from vime.loaders import format as fmt
 from vime.loaders import open_source
 from vime.loaders.base import PageArrays
@@ -212,6 +213,29 @@ def test_the_backend_pages_plain_tables_without_pandas_and_warms_it_for_text(rpc
         ["2", "3", "z"],
     ]
     assert page["dtypes"][0] == "int64"
+
+
+def test_a_compute_result_of_numbers_pages_from_arrays(rpc, tmp_path):
+    opened = rpc.call("open", path=plain_file(tmp_path))
+    assert rpc.call("compute_start", source="/store", query="a > 100", columns=["b", "a"])["ok"]
+    done = rpc.wait_notification("compute_done")
+    page = rpc.call("table", name=done["table"], start=2, count=5)
+    opened_results = []
+
+    def opener(result_path, _of):
+        opened_results.append(open_source(result_path))
+        return opened_results[-1]
+
+    index = results.Index(tmp_path / "results")
+    table = results.table(opened["path"], done["table"], opener, index)
+    try:
+        arrays = assert_same_page(table, 2, 7)
+        assert arrays.index[0].tolist() == [103, 104, 105, 106, 107]
+        assert page["content"].split("\n\n", 1)[1] == fmt.frame_text(arrays)
+        assert page["dtypes"] == ["float64", "int64"]
+    finally:
+        for source in opened_results:
+            source.close()
 
 
 # -- what needs pandas ---------------------------------------------------------------------

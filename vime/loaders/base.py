@@ -1,8 +1,10 @@
 """The Table contract every loader implements.
 
 A table is a lazy view: its metadata (name, kind, shape, columns, dtypes,
-attrs) is cheap, and rows are read only through ``page``, ``raw``,
-``chunks`` and ``arrays``, a slice at a time.
+attrs) is cheap, and rows are read only through ``page``, ``page_arrays``,
+``raw``, ``chunks`` and ``arrays``, a slice at a time. ``page_arrays`` gives a
+page of numbers and bools as numpy arrays, so that paging such tables never
+imports pandas (36 MB and half a second); other pages are DataFrames.
 
 The index is a column too: wherever a column is named, a pandas table's
 index levels are named by their own names (``Table.index_names``) and the
