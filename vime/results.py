@@ -165,6 +165,9 @@ class ComputedTable(Table):
     def _read(self, start, stop, columns, plane):
         return self.inner._read(start, stop, columns, plane)
 
+    def _read_arrays(self, start, stop, columns, plane):
+        return self.inner._read_arrays(start, stop, columns, plane)
+
     def _read_raw(self, start, stop, plane):
         return self.inner._read_raw(start, stop, plane)
 

@@ -21,8 +21,10 @@ def open_file(state, params) -> dict:
     from vime.loaders import warm_up
 
     source = state.open(path)
-    listing = _listing(state, source.path)
-    warm_up(source)  # the first page then finds pandas imported
+    with state.lock:
+        found = state.tables(source.path)
+        listing = [table.summary() for table in found]
+    warm_up(found)  # the first page then finds its readers imported
     return {"path": source.path, "attrs": source.attrs, "tables": listing,
             **source.write_status()}  # fmt: skip
 
@@ -93,11 +95,16 @@ def _page(state, found, params, start, stop, plane) -> dict:
     shown = _shown_columns(state, found, params)
     col_start, col_stop = _column_window(found, params, len(shown))
     columns = shown[col_start:col_stop]
-    frame = found.page(start, stop, columns=columns, plane=plane)
+    # numpy arrays when every value is a number or a bool: no pandas for plain tables
+    rows = found.page_arrays(start, stop, columns=columns, plane=plane)
+    if rows is None:
+        rows = found.page(start, stop, columns=columns, plane=plane)
+        dtypes = [str(dtype) for dtype in rows.dtypes]
+    else:
+        dtypes = [str(values.dtype) for values in rows.values]
     start, stop = found.clamp(start, stop)
     cols, where = len(found.columns), _where_text(found, plane)
-    content = fmt.page_content(found.name, found.rows, cols, start, stop, frame, where)
-    dtypes = [str(dtype) for dtype in frame.dtypes]
+    content = fmt.page_content(found.name, found.rows, cols, start, stop, rows, where)
     return _page_fields(start, stop, col_start, col_stop, columns, dtypes, content)
 
 

@@ -41,25 +41,32 @@ T = TypeVar("T")
 __all__ = ["Source", "Table", "open_source", "warm_up"]
 
 
-def warm_up(source: Source) -> None:
+def warm_up(tables: list[Table]) -> None:
     """Import the page readers in the background while the user looks at the listing.
 
-    Listing a file needs only h5py; the first page needs pandas, which takes
-    half a second to import (pandas stores are read with h5py, not PyTables).
+    Listing a file needs only h5py. Pages of numbers and bools are written from
+    numpy arrays (``Table.page_arrays``); other pages need pandas, which takes half
+    a second to import and 36 MB, so it is imported only for a file with such a
+    table (pandas stores are read with h5py, not PyTables).
     """
-    global _warming
-    if _warming:
+    global _warmed_pages, _warmed_pandas
+    with_pandas = not _warmed_pandas and any(table.pages_need_pandas for table in tables)
+    if _warmed_pages and not with_pandas:
         return
-    _warming = True
-    threading.Thread(target=_import_readers, daemon=True).start()
+    _warmed_pages = True
+    _warmed_pandas = _warmed_pandas or with_pandas
+    threading.Thread(target=_import_readers, args=(with_pandas,), daemon=True).start()
 
 
-_warming = False
+_warmed_pages = False  # the page writer imported (or being imported)
+_warmed_pandas = False
 
 
-def _import_readers() -> None:
-    import pandas  # noqa: F401
-    import tabulate  # noqa: F401
+def _import_readers(with_pandas: bool) -> None:
+    import vime.loaders.format  # noqa: F401 - tabulate
+
+    if with_pandas:
+        import pandas  # noqa: F401
 
 
 def open_source(path: str, swmr: bool | None = None) -> Source:

@@ -1,8 +1,10 @@
 """The Table contract every loader implements.
 
 A table is a lazy view: its metadata (name, kind, shape, columns, dtypes,
-attrs) is cheap, and rows are read only through ``page``, ``raw``,
-``chunks`` and ``arrays``, a slice at a time.
+attrs) is cheap, and rows are read only through ``page``, ``page_arrays``,
+``raw``, ``chunks`` and ``arrays``, a slice at a time. ``page_arrays`` gives a
+page of numbers and bools as numpy arrays, so that paging such tables never
+imports pandas (36 MB and half a second); other pages are DataFrames.
 
 The index is a column too: wherever a column is named, a pandas table's
 index levels are named by their own names (``Table.index_names``) and the
@@ -15,7 +17,7 @@ under the name asked.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from vime.errors import InvalidParams, NoSuchColumn
 from vime.loaders.columns import distinct, fast_membership
@@ -23,6 +25,34 @@ from vime.loaders.columns import distinct, fast_membership
 if TYPE_CHECKING:  # pandas is imported on the first read, not to list a file
     import numpy as np
     import pandas as pd
+
+PLAIN_KINDS = "biuf"  # numpy kinds a page shows without pandas: bools and numbers
+
+
+class PageArrays(NamedTuple):
+    """A page as numpy arrays, for tables whose shown values are all numbers or bools.
+
+    ``index_names``: one per index level, None for an unnamed one (as
+    ``DataFrame.index.names``); ``index``: the levels' values; ``names`` and
+    ``values``: the shown columns, in order. vime.loaders.format writes it as the
+    text of the DataFrame ``page`` gives, so the page needs no pandas.
+    """
+
+    index_names: list
+    index: list[np.ndarray]
+    names: list[str]
+    values: list[np.ndarray]
+
+    def is_plain(self) -> bool:
+        """Every array a numpy array of a plain kind (the check behind the metadata's)."""
+        return all(is_plain_array(a) for a in (*self.index, *self.values))
+
+
+def is_plain_array(values) -> bool:
+    import numpy as np
+
+    return isinstance(values, np.ndarray) and values.dtype.kind in PLAIN_KINDS
+
 
 KINDS = ("pandas-table", "pandas-fixed", "dataset", "compound", "scalar", "computed")
 CHUNK_ROWS = 1_000_000
@@ -62,6 +92,20 @@ class Table:
         start, stop = self.clamp(start, stop)
         names = self.data_columns(self.select_columns(columns))
         return self._read(start, stop, names, self.check_plane(plane))
+
+    def page_arrays(self, start: int, stop: int, columns=None, plane=None) -> PageArrays | None:
+        """The rows ``page`` gives as numpy arrays, when all its values are numbers or
+        bools; None for a table or page that needs pandas (then ask ``page``)."""
+        start, stop = self.clamp(start, stop)
+        names = self.data_columns(self.select_columns(columns))
+        arrays = self._read_arrays(start, stop, names, self.check_plane(plane))
+        return arrays if arrays is not None and arrays.is_plain() else None
+
+    @property
+    def pages_need_pandas(self) -> bool:
+        """Whether some page of this table needs pandas (``page_arrays`` gives None),
+        judged from the metadata without reading a row; True when unsure."""
+        return True
 
     def raw(
         self, start: int, stop: int, plane=None, columns: range | None = None, out=None
@@ -161,6 +205,10 @@ class Table:
     # -- for subclasses ----------------------------------------------------
     def _read(self, start: int, stop: int, columns: list[str], plane: tuple) -> pd.DataFrame:
         raise NotImplementedError
+
+    def _read_arrays(self, start, stop, columns: list[str], plane: tuple) -> PageArrays | None:
+        """``_read`` as numpy arrays; None where the page needs pandas (the default)."""
+        return None
 
     def _read_raw(self, start: int, stop: int, plane: tuple) -> np.ndarray:
         return self._read(start, stop, list(self.columns), plane).to_numpy()

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from tabulate import tabulate
+
+from vime.loaders.base import PageArrays
+
+if TYPE_CHECKING:  # a page of numbers is numpy arrays: pandas is imported for the others
+    import pandas as pd
+
+    Page = pd.DataFrame | PageArrays
 
 
 def title(name: str, rows: int, cols: int) -> str:
@@ -47,20 +54,26 @@ def _escape(match: re.Match) -> str:
     return f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}"
 
 
-def frame_text(frame: pd.DataFrame) -> str:
-    """The page as tabulate plain text, index first (each MultiIndex level a column)."""
-    headers, columns, numeric = page_cells(frame)
+def frame_text(page: Page) -> str:
+    """The page (a DataFrame, or the same rows as PageArrays) as tabulate plain text,
+    index first (each MultiIndex level a column)."""
+    headers, columns, numeric = page_cells(page)
     text = plain_table(headers, columns, numeric)
     return tabulated(headers, columns, numeric) if text is None else text
 
 
-def page_cells(frame: pd.DataFrame) -> tuple[list[str], list[list], list[bool]]:
+def page_cells(page: Page) -> tuple[list[str], list[list], list[bool]]:
     """The headers, each column's cells (see ``_cells``), and which columns are numbers."""
-    index = frame.index
-    levels = [index.get_level_values(i) for i in range(index.nlevels)]
-    names = ["" if n is None else escape_controls(str(n)) for n in index.names]
-    columns = [*levels, *(column for _, column in frame.items())]
-    headers = [*names, *(escape_controls(str(c)) for c in frame.columns)]
+    if isinstance(page, PageArrays):
+        index_names, levels, labels, values = page
+    else:
+        index = page.index
+        index_names, labels = index.names, page.columns
+        levels = [index.get_level_values(i) for i in range(index.nlevels)]
+        values = [column for _, column in page.items()]
+    names = ["" if n is None else escape_controls(str(n)) for n in index_names]
+    columns = [*levels, *values]
+    headers = [*names, *(escape_controls(str(c)) for c in labels)]
     return headers, [_cells(c) for c in columns], [_is_numeric(c) for c in columns]
 
 
@@ -174,13 +187,18 @@ def _one_line(value):
 
 
 def _is_missing(value) -> bool:
-    if value is None or value is pd.NaT:
+    if value is None:
         return True
-    return isinstance(value, float) and value != value
+    if isinstance(value, float):
+        return value != value
+    # Only pandas makes a NaT: look it up only once pandas is imported (maybe half-way,
+    # by warm_up's thread), never import it for that.
+    return value is getattr(sys.modules.get("pandas"), "NaT", None)
 
 
-def page_content(name, rows, cols, start, stop, frame: pd.DataFrame, where: str = "") -> str:
-    return f"{header(name, rows, cols, start, stop, where)}\n\n{frame_text(frame)}"
+def page_content(name, rows, cols, start, stop, page: Page, where: str = "") -> str:
+    """The header and the page's text; ``page`` a DataFrame or PageArrays."""
+    return f"{header(name, rows, cols, start, stop, where)}\n\n{frame_text(page)}"
 
 
 def raw_content(name, rows, cols, start, stop, raw: np.ndarray, where: str = "") -> str:

@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from vime.errors import InvalidParams, ReadFailed
-from vime.loaders.base import CHUNK_ROWS, Table
+from vime.loaders.base import CHUNK_ROWS, PLAIN_KINDS, PageArrays, Table
 from vime.loaders.columns import Positions, Repeated
 from vime.loaders.convert import jsonable_attrs
 from vime.loaders.live import check_stored
@@ -35,6 +35,16 @@ Decoder = Callable[[np.ndarray], np.ndarray]
 
 
 # -- per-type decoders ------------------------------------------------------
+def shown_as_stored(dtype: np.dtype) -> bool:
+    """Whether values of ``dtype`` show as the numbers or bools they are: no text, no
+    enum labels, no array cells (their pages need no pandas)."""
+    return (
+        dtype.kind in PLAIN_KINDS
+        and dtype.subdtype is None
+        and h5py.check_enum_dtype(dtype) is None
+    )
+
+
 def decoder_for(dtype: np.dtype) -> tuple[Decoder, str]:
     """How to make values of ``dtype`` readable, and the dtype to show."""
     if dtype.subdtype is not None:  # an array-valued field: one array per cell
@@ -121,6 +131,7 @@ class Column:
         self.name = name
         self.fields = fields
         self.decode, self.dtype = decoder_for(dtype)
+        self.plain = shown_as_stored(dtype)
 
     @classmethod
     def unreadable(cls, name: str, type_name: str) -> Column:
@@ -128,6 +139,7 @@ class Column:
         column = cls.__new__(cls)
         column.name, column.fields, column.dtype = name, (), type_name
         column.decode = _constant(f"<{type_name}>")
+        column.plain = False
         return column
 
     def values(self, records: np.ndarray) -> np.ndarray:
@@ -212,6 +224,7 @@ class DatasetTable(Table):
         view = self.view_shape
         self.plane_axes = 0 if self.selection else max(len(view) - 2, 0)
         self._decode, shown = decoder_for(dtype)
+        self._plain = shown_as_stored(dtype)
         self.columns = Positions(view[-1]) if len(view) >= 2 else [label]
         self.dtypes = Repeated(shown, len(self.columns))
 
@@ -303,6 +316,24 @@ class DatasetTable(Table):
 
         data = self._read_data(start, stop, columns, plane)
         return pd.DataFrame(data, index=pd.RangeIndex(start, stop), columns=columns)
+
+    def _read_arrays(self, start, stop, columns, plane) -> PageArrays | None:
+        """The page's columns as decoded, when all are numbers or bools; the row numbers."""
+        if not self._all_plain(columns):
+            return None
+        data = self._read_data(start, stop, columns, plane)
+        index = np.arange(start, stop, dtype=np.int64)  # what the page's RangeIndex holds
+        return PageArrays([None], [index], list(columns), [data[c] for c in columns])
+
+    def _all_plain(self, columns) -> bool:
+        """Whether these columns' values are numbers or bools (an array's all are alike)."""
+        if self.compound:
+            return all(self._fields[c].plain for c in columns)
+        return self._plain
+
+    @property
+    def pages_need_pandas(self) -> bool:
+        return not self._all_plain(self.columns)
 
     def _read_data(self, start, stop, columns, plane) -> dict[str, np.ndarray]:
         """{column: decoded values} of rows [start, stop), reading only those columns."""
@@ -423,6 +454,7 @@ class BrokenTable(Table):
     """A listed entry that cannot be read: a dangling link, an unreadable type."""
 
     kind = "dataset"
+    pages_need_pandas = False  # a page is the error
 
     def __init__(self, name: str, file: str, error: str, shape=(), attrs=None):
         self.name = name

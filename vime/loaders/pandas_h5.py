@@ -38,6 +38,7 @@ import numpy as np
 
 from vime import unpickle
 from vime.errors import ReadFailed
+from vime.loaders.base import PLAIN_KINDS, PageArrays
 from vime.loaders.nodes import is_dataset, is_h5py
 
 if TYPE_CHECKING:  # pandas is imported on the first read, not to list a file
@@ -50,6 +51,7 @@ TABLE_TYPES = (
     "appendable_multiseries",
 )
 SERIES_TABLES = ("appendable_series", "appendable_multiseries")
+PLAIN_STORED_KINDS = ("integer", "float", "bool")  # pandas' kinds of plain numpy values
 _UNNAMED_LEVEL = re.compile(r"^level_\d+$")
 
 
@@ -184,6 +186,16 @@ class StoreLayout:
     def frame(self, start: int, stop: int, labels: list) -> pd.DataFrame:
         """Rows [start, stop) of the columns ``labels`` (in that order), with the index."""
         raise NotImplementedError
+
+    @property
+    def plain_pages(self) -> bool:
+        """Whether ``page_arrays`` gives every page (of all columns), known from the metadata."""
+        return False
+
+    def page_arrays(self, start: int, stop: int, labels: list) -> PageArrays | None:
+        """``frame``'s rows as numpy arrays, without pandas, when the index and the columns
+        asked are plain numbers or bools; None for the other layouts."""
+        return None
 
     def arrays(self, labels: list, levels: list[int], start: int, stop: int) -> dict:
         """{label or level number: numpy array} for rows [start, stop), no DataFrame built.
@@ -452,6 +464,43 @@ class TableStore(StoreLayout):
             name = self.labels[0] if self.labels else None
             self.series_name = None if name == "values" else name
 
+    # -- plain pages, without pandas ------------------------------------------------------
+    @functools.cached_property
+    def _index_is_plain(self) -> bool:
+        """One stored index field of numbers or bools, as ``_index`` reads it: no MultiIndex
+        levels, no categories, no freq (a PeriodIndex), no times."""
+        info = self.info.get(self.index_field) or {}
+        return (
+            not self.levels
+            and self.index_meta is None
+            and self.index_kind in PLAIN_STORED_KINDS
+            and info.get("freq") is None
+        )
+
+    def _plain_column(self, label) -> bool:
+        """A column that ``_convert`` makes a numpy array of numbers or bools."""
+        column = self._owner[label][0]
+        return (
+            column.meta is None
+            and label not in self._string_meta
+            and column.kind in PLAIN_STORED_KINDS
+        )
+
+    @functools.cached_property
+    def plain_pages(self) -> bool:
+        return self._index_is_plain and all(self._plain_column(label) for label in self.labels)
+
+    def page_arrays(self, start, stop, labels) -> PageArrays | None:
+        if not (self._index_is_plain and all(self._plain_column(label) for label in labels)):
+            return None
+        records = self._read(start, stop, self._fields(labels, with_index=True))
+        index = np.asarray(records[self.index_field])
+        if not _plain_index_dtype(index.dtype):
+            return None
+        name = (self.info.get(self.index_field) or {}).get("index_name")
+        values = [self._column(label, records) for label in labels]
+        return PageArrays([name], [index], list(labels), values)
+
     # -- reading -----------------------------------------------------------------------
     def _read(self, start: int, stop: int, fields: list[str]) -> dict:
         """{field: values} of rows [start, stop), reading only those fields."""
@@ -657,6 +706,50 @@ class FixedStore(StoreLayout):
         name = attr_value(self._node(axis).attrs, "name")
         return ["index" if name is None else str(name)]
 
+    # -- plain pages, without pandas ------------------------------------------------------
+    @functools.cached_property
+    def _index_is_plain(self) -> bool:
+        """A regular index of numbers or bools, as ``_index_node`` reads it: no MultiIndex,
+        no pickled objects, no categories, no times, no freq, not stored empty."""
+        if _text(self.group.attrs, f"{self.row_axis}_variety") != "regular":
+            return False
+        attrs = self._node(self.row_axis).attrs
+        return (
+            _text(attrs, "kind") in PLAIN_STORED_KINDS
+            and attr_value(attrs, "shape") is None
+            and not _text(attrs, "index_class", "")
+            and attr_value(attrs, "freq") is None
+        )
+
+    def _plain_block(self, name: str) -> bool:
+        """A block ``_typed`` leaves numbers or bools: no pickles, no value_type (times),
+        not stored empty."""
+        node = self._node(name)
+        return (
+            not is_object_array(node)
+            and _text(node.attrs, "value_type") is None
+            and attr_value(node.attrs, "shape") is None
+        )
+
+    @functools.cached_property
+    def plain_pages(self) -> bool:
+        return self._index_is_plain and all(self._plain_block(name) for name, _ in self.blocks)
+
+    def page_arrays(self, start, stop, labels) -> PageArrays | None:
+        asked = [(name, items) for name, items in self.blocks if set(items) & set(labels)]
+        if not (self._index_is_plain and all(self._plain_block(name) for name, _ in asked)):
+            return None
+        node = self._node(self.row_axis)
+        index = np.asarray(read_rows(node, start, stop))
+        if not _plain_index_dtype(index.dtype):
+            return None
+        data = {}
+        for name, items in asked:
+            columns, _strings = self._block(name, items, start, stop)
+            data.update({label: columns[items.index(label)] for label in labels if label in items})
+        name = attr_value(node.attrs, "name")
+        return PageArrays([name], [index], list(labels), [data[label] for label in labels])
+
     # -- reading -----------------------------------------------------------------------
     def frame(self, start, stop, labels) -> pd.DataFrame:
         """pandas' BlockManagerFixed.read and SeriesFixed.read, for some columns."""
@@ -814,6 +907,11 @@ class FixedStore(StoreLayout):
                 columns, _strings = self._block(name, items, start, stop)
                 out.update({label: as_numpy(columns[items.index(label)]) for label in asked})
         return out
+
+
+def _plain_index_dtype(dtype: np.dtype) -> bool:
+    """An index dtype pandas keeps as it is (it refuses float16 indexes)."""
+    return dtype.kind in PLAIN_KINDS and dtype != np.float16
 
 
 def _rows(values: np.ndarray, start, stop, rows_first: bool) -> np.ndarray:

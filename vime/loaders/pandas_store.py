@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from vime.errors import NoSuchColumn, ReadFailed, VimeError
-from vime.loaders.base import CHUNK_ROWS, Table
+from vime.loaders.base import CHUNK_ROWS, PageArrays, Table
 from vime.loaders.convert import jsonable_attrs
 from vime.loaders.h5 import BrokenTable, dataset_storage, dataset_table, ensure_filters
 from vime.loaders.nodes import is_dataset
@@ -130,21 +130,35 @@ class PandasBase(Table):
 
     # -- reading ----------------------------------------------------------------------
     def _read(self, start, stop, columns, plane):
-        if self.layout is not None:
-            try:
-                frame = self.layout.frame(start, stop, [self._labels[c] for c in columns])
-            except VimeError:
-                raise
-            except Exception as exc:  # a layout the reader does not know after all
-                self._give_up_layout(exc)
-            else:
-                frame.columns = columns
-                return frame
-        frame = self._as_frame(self._select(start, stop))
-        labels = {str(label): label for label in frame.columns}
-        frame = frame[[labels[c] for c in columns]]
+        frame = self._from_layout(lambda layout, labels: layout.frame(start, stop, labels), columns)
+        if frame is None:
+            frame = self._as_frame(self._select(start, stop))
+            labels = {str(label): label for label in frame.columns}
+            frame = frame[[labels[c] for c in columns]]
         frame.columns = columns
         return frame
+
+    def _read_arrays(self, start, stop, columns, plane) -> PageArrays | None:
+        arrays = self._from_layout(lambda layout, labels: layout.page_arrays(start, stop, labels),
+                                   columns)  # fmt: skip
+        return None if arrays is None else arrays._replace(names=list(columns))
+
+    @property
+    def pages_need_pandas(self) -> bool:
+        return self.layout is None or not self.layout.plain_pages
+
+    def _from_layout(self, read, columns):
+        """``read(layout, labels of columns)`` by the h5py reader; None without a layout,
+        or once it fails on a layout it does not know after all (pandas reads then)."""
+        if self.layout is None:
+            return None
+        try:
+            return read(self.layout, [self._labels[c] for c in columns])
+        except VimeError:
+            raise
+        except Exception as exc:
+            self._give_up_layout(exc)
+            return None
 
     def _give_up_layout(self, exc: Exception) -> None:
         if isinstance(exc, UnsupportedLayout):
