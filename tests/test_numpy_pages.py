@@ -5,6 +5,7 @@ such tables never loads pandas."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tests import h5fixtures as fx
-from tests.conftest import examples
+from tests.conftest import RpcProcess, examples
 from vime import results
 from vime.loaders import format as fmt
 from vime.loaders import open_source
@@ -349,3 +350,29 @@ def test_random_numbers_write_the_text_of_their_dataframe(page):
     frame.columns = page.names
     assert fmt.frame_text(page) == fmt.frame_text(frame)
     assert [str(v.dtype) for v in page.values] == [str(d) for d in frame.dtypes]
+
+
+def test_a_file_with_results_of_numbers_opens_and_pages_without_pandas(rpc, tmp_path):
+    """Results are listed with their file: those of numbers do not make `open` warm pandas
+    (their index is their source table's, judged with it, or row numbers)."""
+    path = plain_file(tmp_path)
+    rpc.opened(path)
+    assert rpc.call("compute_start", source="/store", query="a > 100", columns=["b", "a"])["ok"]
+    done = rpc.wait_notification("compute_done")
+    env = {"VIME_CONFIG": str(tmp_path / "config.json"), "VIME_RESULTS": str(tmp_path / "results")}
+    fresh = RpcProcess(env=env)
+    try:
+        names = [table["name"] for table in fresh.call("open", path=path)["tables"]]
+        assert done["table"] in names
+        page = fresh.call("table", name=done["table"], start=0, count=3)
+        assert [line.split()[:2] for line in page["content"].splitlines()[3:]] == [
+            ["101", f"{101 / 299:g}"],
+            ["102", f"{102 / 299:g}"],
+            ["103", f"{103 / 299:g}"],
+        ]
+        assert not maps_pandas(fresh.proc.pid)
+    finally:
+        fresh.stop()
+    index = results.Index(tmp_path / "results")
+    listed = results.tables(str(Path(path).resolve()), None, index)
+    assert [(t.name, t.pages_need_pandas) for t in listed] == [(done["table"], False)]

@@ -31,7 +31,7 @@ from pathlib import Path
 from vime.atomic import commit, write_text
 from vime.domains import is_domain
 from vime.errors import InvalidParams, NoSuchTable, VimeError
-from vime.loaders.base import Table
+from vime.loaders.base import PLAIN_KINDS, Table, numpy_dtype
 from vime.paths import user_path
 from vime.sizes import format_size, size_setting
 
@@ -161,6 +161,13 @@ class ComputedTable(Table):
             self._inner = self._opener(self.result_path, self.file).table(RESULT_KEY)
             self.index_names = list(self._inner.index_names)
         return self._inner
+
+    @property
+    def pages_need_pandas(self) -> bool:
+        """Judged by the listed dtypes of its columns: its index is its source table's
+        (listed beside it, and judged there) or row numbers (a group-by's, a script's)."""
+        dtypes = [numpy_dtype(text) for text in self.dtypes]
+        return not all(dtype is not None and dtype.kind in PLAIN_KINDS for dtype in dtypes)
 
     def _read(self, start, stop, columns, plane):
         return self.inner._read(start, stop, columns, plane)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vime.errors import InvalidParams
+from vime.loaders.base import numpy_dtype
 
 if TYPE_CHECKING:  # a text search of numbers needs no pandas: it is imported when needed
     import pandas as pd
@@ -199,14 +200,6 @@ class ChunkReader:
 def level_label(name) -> str:
     """How a hit in an index level names its column: the level's name, or 'index'."""
     return "index" if name is None else str(name)
-
-
-def numpy_dtype(text: str):
-    """The numpy dtype a listed dtype names, or None for pandas' own ('category', 'Int64')."""
-    try:
-        return np.dtype(text)
-    except (TypeError, ValueError, SyntaxError):
-        return None
 
 
 def plain(dtype) -> bool:

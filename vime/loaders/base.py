@@ -54,6 +54,16 @@ def is_plain_array(values) -> bool:
     return isinstance(values, np.ndarray) and values.dtype.kind in PLAIN_KINDS
 
 
+def numpy_dtype(text: str):
+    """The numpy dtype a listed dtype names, or None for pandas' own ('category', 'Int64')."""
+    import numpy as np
+
+    try:
+        return np.dtype(text)
+    except (TypeError, ValueError, SyntaxError):
+        return None
+
+
 KINDS = ("pandas-table", "pandas-fixed", "dataset", "compound", "scalar", "computed")
 CHUNK_ROWS = 1_000_000
 
