@@ -247,6 +247,7 @@ class TreePeak:
         self.servers: set[int] = set()  # the root's own children: its fork servers
         self.pss_peak = 0.0
         self._stop = threading.Event()
+        self._pss_now = threading.Event()  # read PSS at the next sample, not in 0.5 s
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -263,7 +264,8 @@ class TreePeak:
                 if peak is not None:
                     with self._lock:
                         self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
-            if samples % self.pss_every == 0:
+            if samples % self.pss_every == 0 or self._pss_now.is_set():
+                self._pss_now.clear()
                 tree_pss = sum(pss_mb(pid) or 0.0 for pid in [self.root, *tree])
                 with self._lock:
                     self.pss_peak = max(self.pss_peak, tree_pss)
@@ -283,6 +285,7 @@ class TreePeak:
             alive = set(descendants(self.root))
             self.peaks = {pid: peak for pid, peak in self.peaks.items() if pid in alive}
             self.pss_peak = 0.0  # the tree's PSS while the warm-up ran is not the request's
+        self._pss_now.set()
 
     def stop(self) -> float:
         """Stop sampling; the summed peaks of the descendants seen, in MB."""
@@ -565,7 +568,7 @@ class RpcChild:
         if self._workers is None:
             return own
         workers = self._workers.stop()
-        self.pss_mb = self._workers.pss_peak
+        self.pss_mb = self._workers.pss_peak or None  # None: no sample since the warm-up
         self.parts_mb = (own, *self._workers.split())
         return own + workers
 
