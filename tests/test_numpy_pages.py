@@ -78,6 +78,7 @@ def plain(tmp_path_factory):
         f["number"] = np.float64(2.5)
         f["records"] = numbers_records()
         f["mixed"] = fx.compound_records(ROWS)
+        f["texts"] = text_records()
     source = open_source(str(path))
     yield source
     source.close()
@@ -91,6 +92,20 @@ def numbers_records(rows: int = ROWS) -> np.ndarray:
     records["pos"]["y"] = np.arange(rows) / 8
     records["ok"] = np.arange(rows) % 2 == 1
     records["b"] = -np.arange(rows)
+    return records
+
+
+def text_records(rows: int = ROWS) -> np.ndarray:
+    """Numbers beside text: fixed ASCII (empty, padded, numeric-looking, a control
+    character, bad bytes), variable-length UTF-8 and enum labels."""
+    colour = h5py.enum_dtype({"red": 0, "green": 1}, basetype="i1")
+    kinds = [("n", "<i4"), ("code", "S6"), ("name", h5py.string_dtype()), ("colour", colour)]
+    records = np.zeros(rows, dtype=kinds)
+    records["n"] = np.arange(rows)
+    codes = [b"", b" pad ", b"1e5", b"a\tb", b"x\xffy", b"plain"]
+    records["code"] = [codes[i % len(codes)] for i in range(rows)]
+    records["name"] = [f"näme {i}" if i % 4 else "ascii" for i in range(rows)]
+    records["colour"] = np.arange(rows) % 3  # 2 has no label: its number shows
     return records
 
 
@@ -111,6 +126,7 @@ PLAIN_TABLES = {
     "/cube": [2],
     "/number": None,
     "/records": None,
+    "/texts": None,
 }
 
 
@@ -120,7 +136,7 @@ def assert_same_page(table, start, stop, columns=None, plane=None) -> PageArrays
     assert arrays is not None, f"{table.name}: no page arrays for {start}..{stop}"
     frame = table.page(start, stop, columns=columns, plane=plane)
     assert fmt.frame_text(arrays) == fmt.frame_text(frame)
-    assert [str(values.dtype) for values in arrays.values] == [str(d) for d in frame.dtypes]
+    assert arrays.dtypes() == [str(d) for d in frame.dtypes]
     assert arrays.names == [str(c) for c in frame.columns]
     return arrays
 
@@ -252,6 +268,12 @@ GENERIC_PLAIN = {
     "/matrix",
     "/cube",
     "/long_column",
+    "/strings/fixed_ascii",  # text: decoded strings and enum labels page as str
+    "/strings/fixed_utf8",
+    "/strings/vlen_ascii",
+    "/strings/vlen_utf8",
+    "/scalar_string",
+    "/enum",
 }
 STORE_PLAIN = {"/series/fixed", "/series/table"}
 NUMBERS_OF = {  # tables with text, times or categories: pages of their numbers only
@@ -349,7 +371,7 @@ def test_random_numbers_write_the_text_of_their_dataframe(page):
     )
     frame.columns = page.names
     assert fmt.frame_text(page) == fmt.frame_text(frame)
-    assert [str(v.dtype) for v in page.values] == [str(d) for d in frame.dtypes]
+    assert page.dtypes() == [str(d) for d in frame.dtypes]
 
 
 def test_a_file_with_results_of_numbers_opens_and_pages_without_pandas(rpc, tmp_path):

@@ -378,7 +378,10 @@ def serve_forks() -> None:
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
-    control.send(b'{"ready": true}')
+    try:
+        control.send(b'{"ready": true}')
+    except OSError:  # vime-rpc is gone already: nothing to serve, nothing to report
+        os._exit(0)
     try:
         _fork_loop(control, wake_read)
     finally:

@@ -101,7 +101,7 @@ def _page(state, found, params, start, stop, plane) -> dict:
         rows = found.page(start, stop, columns=columns, plane=plane)
         dtypes = [str(dtype) for dtype in rows.dtypes]
     else:
-        dtypes = [str(values.dtype) for values in rows.values]
+        dtypes = rows.dtypes()
     start, stop = found.clamp(start, stop)
     cols, where = len(found.columns), _where_text(found, plane)
     content = fmt.page_content(found.name, found.rows, cols, start, stop, rows, where)

@@ -16,6 +16,7 @@ under the name asked.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -30,7 +31,8 @@ PLAIN_KINDS = "biuf"  # numpy kinds a page shows without pandas: bools and numbe
 
 
 class PageArrays(NamedTuple):
-    """A page as numpy arrays, for tables whose shown values are all numbers or bools.
+    """A page as numpy arrays, for tables whose shown values are all numbers or bools,
+    or text in columns (object arrays of str: decoded strings, enum labels).
 
     ``index_names``: one per index level, None for an unnamed one (as
     ``DataFrame.index.names``); ``index``: the levels' values; ``names`` and
@@ -44,14 +46,42 @@ class PageArrays(NamedTuple):
     values: list[np.ndarray]
 
     def is_plain(self) -> bool:
-        """Every array a numpy array of a plain kind (the check behind the metadata's)."""
-        return all(is_plain_array(a) for a in (*self.index, *self.values))
+        """Every index level a numpy array of a plain kind, every column one or text
+        (the check behind the metadata's)."""
+        return all(is_plain_array(a) for a in self.index) and all(
+            is_plain_array(a) or is_text_array(a) for a in self.values
+        )
+
+    def dtypes(self) -> list[str]:
+        """The columns' dtypes as the DataFrame of the same page shows them."""
+        return [text_dtype() if a.size and is_text_array(a) else str(a.dtype) for a in self.values]
 
 
 def is_plain_array(values) -> bool:
     import numpy as np
 
     return isinstance(values, np.ndarray) and values.dtype.kind in PLAIN_KINDS
+
+
+def is_text_array(values) -> bool:
+    """An object array of str: a DataFrame column of it has pandas' text dtype (an empty
+    one keeps 'object')."""
+    import numpy as np
+
+    return (
+        isinstance(values, np.ndarray)
+        and values.dtype.kind == "O"
+        and all(type(item) is str for item in values.tolist())
+    )
+
+
+@functools.cache
+def text_dtype() -> str:
+    """The dtype pandas gives a column of str: 'str' from pandas 3, 'object' before it
+    (read from the installed version, so that a page of text needs no pandas import)."""
+    from importlib.metadata import version
+
+    return "str" if int(version("pandas").split(".")[0]) >= 3 else "object"
 
 
 def numpy_dtype(text: str):

@@ -36,13 +36,14 @@ Decoder = Callable[[np.ndarray], np.ndarray]
 
 # -- per-type decoders ------------------------------------------------------
 def shown_as_stored(dtype: np.dtype) -> bool:
-    """Whether values of ``dtype`` show as the numbers or bools they are: no text, no
-    enum labels, no array cells (their pages need no pandas)."""
-    return (
-        dtype.kind in PLAIN_KINDS
-        and dtype.subdtype is None
-        and h5py.check_enum_dtype(dtype) is None
-    )
+    """Whether values of ``dtype`` show as the numbers or bools they are, or as text
+    (strings, enum labels): their pages need no pandas. Array cells, references,
+    opaque and vlen sequences do."""
+    if dtype.subdtype is not None:
+        return False
+    if h5py.check_string_dtype(dtype) is not None or h5py.check_enum_dtype(dtype) is not None:
+        return True
+    return dtype.kind in PLAIN_KINDS
 
 
 def decoder_for(dtype: np.dtype) -> tuple[Decoder, str]:
