@@ -37,8 +37,8 @@ from benchmarks.harness import (
     scale_path,
     warm_backend,
 )
+from benchmarks.heavy import FLOOR_CHUNK_ROWS
 from benchmarks.processes import BenchError, BenchSkipped, RpcChild, Sample, cpu_seconds
-from vime.handlers.plot import CHUNK_ROWS as PLOT_CHUNK_ROWS
 
 HSDS_SHARE = 10  # the domains hold a tenth of the run's rows: 1M in a full run
 MATRIX_COLUMN = 0  # the dataset's column a plot draws
@@ -247,7 +247,7 @@ def column_floor(bench: Bench, key: str) -> Sample:
         **floor_args(bench, key),
         "field": domain.field,
         "column": domain.column,
-        "chunk_rows": PLOT_CHUNK_ROWS,
+        "chunk_rows": FLOOR_CHUNK_ROWS,
     }
     return child_sample(bench, "hsds_column", args, env=service(bench).env)
 
@@ -312,7 +312,7 @@ def hsds_cases() -> list[Case]:
                 f"HSDS: whole-column line plot of {column}, {domain.label} ({size})",
                 partial(vime_plot, key=key),
                 partial(column_floor, key=key),
-                f"the floor: h5pyd read of {column} in chunks of {PLOT_CHUNK_ROWS:,} rows",
+                f"the floor: h5pyd read of {column} in chunks of {FLOOR_CHUNK_ROWS:,} rows",
                 Target("≤ 1.5x the floor, RSS ≤ 200 MB", max_slowdown=1.5, max_rss_mb=200),
                 heavy=True,
                 compare=checks.same,

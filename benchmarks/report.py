@@ -289,7 +289,8 @@ How it is measured:
   against the same search for an absent value. The sort: `compute_start {{sort: v0}}`
   without a limit against `read_hdf` + `sort_values`, checked as the filter is.
 - Plots from the file: the floors read the fields that hold the plotted columns with
-  PyTables `Table.read(start, stop, field=...)` in vime's plot chunks (250,000 rows); the six
+  PyTables `Table.read(start, stop, field=...)` in chunks of 250,000 rows (vime reads
+  65,536: the floor keeps the chunks PyTables reads fastest, whatever vime's); the six
   float columns share the field `values_block_0`, `n1` is in `values_block_1`, and vime's
   reader reads the same fields. Each picture must equal vime's engine drawing the columns
   read whole into memory. The heatmap's plane is float32, side² = rows × 10 (10,000 x 10,000

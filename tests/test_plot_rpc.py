@@ -672,3 +672,20 @@ def test_timezone_aware_times_and_nullable_numbers_plot_as_wall_clock_and_floats
     )
     assert (result["points"], result["dropped"]) == (47, 1)
     assert x_labels(result)[0] == "2024-06-02"  # wall-clock midnight, not UTC's
+
+
+def test_a_kept_range_holds_its_columns_not_the_blocks_they_were_read_from(tmp_path):
+    """A pandas table's column comes as a view of its block's field (here six columns):
+    the range kept for a second pass holds the plotted column's values alone."""
+    path = tmp_path / "blocks.h5"
+    frame = pd.DataFrame({f"v{i}": np.arange(1000) * (i + 1.5) for i in range(6)})
+    frame.to_hdf(path, key="data", format="table")
+    state = State()
+    state.open(str(path))
+    table = state.table("/data")
+    reader = handler.ChunkReader(state, table, ["v1"], 0, 1000, ())
+    read = np.concatenate([chunk["v1"] for chunk in reader.chunks()])
+    assert read.tolist() == (np.arange(1000) * 2.5).tolist()
+    kept = [chunk["v1"] for chunk in reader.kept]
+    held = sum((values if values.base is None else values.base).nbytes for values in kept)
+    assert held == 1000 * 8

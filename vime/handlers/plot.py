@@ -15,10 +15,11 @@ import itertools
 from vime import params as p
 from vime.errors import InvalidParams, NoSuchColumn, PlotFailed
 
-# Rows per read: the default Table.arrays reads whole records of a pandas
-# table, so a chunk costs more than its plotted columns; 250k rows keep a
-# 10-column table under ~170 MB peak.
-CHUNK_ROWS = 250_000
+# Rows per read. A read costs more than its plotted columns (a pandas table's
+# field holds a block of columns; the engine makes a few temporaries per value):
+# 64k rows hold a worker's own memory to ~18 MB (250k: ~40 MB) on the benchmark
+# table, and plot as fast (its blocks stay in the CPU's cache).
+CHUNK_ROWS = 65_536
 KEEP_ROWS = 1_000_000
 # A heatmap reads row chunks of about this many bytes of its matrix.
 HEAT_CHUNK_BYTES = 16 << 20
@@ -203,8 +204,8 @@ class ChunkReader:
         for chunk in self.state.locked_chunks(read):
             self.done += len(next(iter(chunk.values())))
             self.state.progress(self.done, total, unit="rows")
-            if keep is not None:
-                keep.append(chunk)
+            if keep is not None:  # compact: a column may be a view of a whole block's read
+                keep.append({name: _compact(values) for name, values in chunk.items()})
             yield chunk
         self.kept = keep
 
@@ -224,6 +225,16 @@ class ChunkReader:
     def row(self, name: str, row: int):
         read = self.table.arrays([name], row, row + 1, 1, self.plane)
         return next(iter(self.state.locked_chunks(read)))[name]
+
+
+def _compact(values):
+    """The values in an array of their own: a pandas table's column comes as a view of
+    its block's field (six columns of the benchmark's table), which keeping would keep."""
+    import numpy as np
+
+    if isinstance(values, np.ndarray) and values.base is not None:
+        return values.copy()
+    return values
 
 
 # -- heatmaps ---------------------------------------------------------------------------
