@@ -402,6 +402,10 @@ if os.fork() == 0:
     from vime.handlers import handler_for
     from vime.state import State
     handler_for("plot")
+    import numpy as np
+    from vime import heatmap, plot
+    plot.braille_plot(np.arange(50.0), np.sin(np.arange(50.0)), width=30, height=8)
+    heatmap.heat_matrix(lambda: iter([np.ones((4, 6))]), rows=4, cols=6, width=30, height=8)
     gc.collect()
     report = {"imported": sorted(set(sys.modules) - before), "frozen": gc.get_freeze_count(),
               "tracked": len(gc.get_objects())}
