@@ -520,6 +520,7 @@ def test_a_large_plane_is_read_once_in_row_chunks_without_dataframes(heat_file, 
         return raw(start, stop, plane, out=out)
 
     monkeypatch.setattr(table, "raw", counting_raw)
+    monkeypatch.setattr(table, "mapped_rows", unmapped)  # the path of compressed planes
     monkeypatch.setattr(table, "page", lambda *args, **kwargs: pytest.fail("a DataFrame page"))
     progress = []
     state.progress = lambda done, total, unit: progress.append((done, total, unit))
@@ -528,6 +529,42 @@ def test_a_large_plane_is_read_once_in_row_chunks_without_dataframes(heat_file, 
     assert reads[1:] == [(start, start + 100) for start in range(0, 1500, 100)]
     assert progress == [(start + 100, 1500, "rows") for start in range(0, 1500, 100)]
     assert result["points"] == 1500 * 1200
+
+
+def unmapped(start, stop, plane=None):
+    """Table.mapped_rows of a plane not stored as it is (compressed, remote...)."""
+    return None
+
+
+def test_a_plane_stored_as_it_is_is_reduced_in_place_with_no_read(tmp_path, monkeypatch):
+    """An uncompressed plane in chunks of whole rows: blocks are its bytes in the file,
+    one chunk each, in order; nothing is copied into a buffer."""
+    path = tmp_path / "chunked.h5"
+    plane = chunked_plane(path, 300, 50, 64)
+    state = State()
+    state.open(str(path))
+    table = state.table("/plane")
+    blocks, mapped_rows = [], table.mapped_rows
+
+    def counting_mapped(start, stop, plane=None):
+        for block in mapped_rows(start, stop, plane):
+            blocks.append(len(block))
+            yield block
+
+    def probe_only(start, stop, plane=None, out=None):
+        """The one-row probe MatrixReader reads to learn the stored type, no more."""
+        assert out is None and stop - start == 1, "a copying read"
+        return type(table).raw(table, start, stop, plane)
+
+    monkeypatch.setattr(table, "mapped_rows", counting_mapped)
+    monkeypatch.setattr(table, "raw", probe_only)
+    params = {"name": "/plane", "type": "heat", "start": 100, "width": 60, "height": 14}
+    result = handler.plot(state, params)
+    assert blocks == [28, 64, 64, 44]  # rows 100..127, the chunks of 64, then 256..299
+    whole = heat_matrix(lambda: [plane[100:]], rows=200, cols=50, first_row=100,
+                        width=60, height=14)  # fmt: skip
+    assert result["content"].split("\n")[2:] == whole.lines
+    assert result["range"] == list(whole.value_range)
 
 
 def chunked_plane(path, rows: int, cols: int, chunk_rows: int) -> np.ndarray:
@@ -567,6 +604,7 @@ def test_a_chunked_plane_is_read_in_whole_chunks_into_one_buffer(
         return raw(first, last, plane, out=out)
 
     monkeypatch.setattr(table, "raw", counting_raw)
+    monkeypatch.setattr(table, "mapped_rows", unmapped)  # the path of compressed planes
     params = {"name": "/plane", "type": "heat", "start": start, "width": 60, "height": 14}
     result = handler.plot(state, params)
     assert seen == reads and len(buffers) == 1
@@ -598,6 +636,7 @@ def test_a_plane_of_small_integers_is_read_in_blocks_sized_as_they_are_summed(
         return raw(first, last, plane, out=out)
 
     monkeypatch.setattr(table, "raw", counting_raw)
+    monkeypatch.setattr(table, "mapped_rows", unmapped)  # the path of compressed planes
     result = handler.plot(state, {"name": "/plane", "type": "heat", "width": 60, "height": 14})
     assert seen == [(0, 128), (128, 256), (256, 300)]  # whole chunks of 64 rows
     whole = heat_matrix(lambda: [plane], rows=300, cols=50, width=60, height=14)

@@ -311,7 +311,11 @@ class MatrixReader:
 
         from vime.plot import as_numbers
 
-        if self.stored:
+        mapped = self.table.mapped_rows(self.start, self.stop, self.plane)
+        if self.stored and mapped is not None:
+            # The file's own bytes, through the page cache: no copy to make at all.
+            reads = mapped
+        elif self.stored:
             # One buffer for every read: no new memory to fault in per block, and
             # the block is still in the cache when it is reduced.
             rows = min(self.chunk_rows, self.stop - self.start)

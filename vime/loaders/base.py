@@ -167,6 +167,12 @@ class Table:
             raise InvalidParams(f"{self.where}: raw rows are records; they have no column window")
         return self._read_raw(start, stop, plane, columns)
 
+    def mapped_rows(self, start: int, stop: int, plane=None) -> Iterator[np.ndarray] | None:
+        """Rows [start, stop) of a 2-D numeric plane as the file's own bytes, read-only
+        blocks of consecutive rows in order, when they are stored as they are (no copy,
+        no conversion); None otherwise (then read them with ``raw``)."""
+        return None
+
     def sliced(self, text: str) -> Table:
         """This table through numpy basic indexing (``[0, :, 5:10]``); N-D datasets only."""
         raise InvalidParams(f"{self.where}: slice applies to h5py datasets, not to {self.kind}")

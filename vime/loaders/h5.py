@@ -312,6 +312,38 @@ class DatasetTable(Table):
             return out
         return data
 
+    def mapped_rows(self, start, stop, plane=None):
+        start, stop = self.clamp(start, stop)
+        spans = self._stored_spans(start, stop, self.check_plane(plane))
+        if spans is None:
+            return None
+        return _mapped_blocks(self.dataset, spans, self.where)
+
+    def _stored_spans(self, start, stop, plane) -> list[tuple[int, int]] | None:
+        """(file offset, rows) of each run of rows [start, stop) of the plane that lies
+        in the file as it is: a whole dataset of native numbers without filters, in a
+        local file, contiguous or in chunks of whole rows; None when any is not."""
+        dataset = self.dataset
+        if self.selection is not None or self.compound or len(self.shape) < 2:
+            return None
+        if not (is_h5py(dataset) and _maps_as_stored(dataset)) or is_swmr_reader(dataset):
+            return None
+        row_bytes = self.shape[-1] * dataset.dtype.itemsize
+        plist = dataset.id.get_create_plist()
+        if plist.get_layout() == h5py.h5d.CONTIGUOUS:
+            offset = dataset.id.get_offset()
+            if offset is None:  # never written: the fill value, which raw() gives
+                return None
+            before = int(np.ravel_multi_index(plane, self.shape[:-2])) if plane else 0
+            first = offset + (before * self.shape[-2] + start) * row_bytes
+            return [(first, stop - start)] if stop > start else []
+        if plist.get_layout() != h5py.h5d.CHUNKED:
+            return None
+        chunks = dataset.chunks
+        if chunks[-1] != self.shape[-1] or any(size != 1 for size in chunks[:-2]):
+            return None
+        return _chunk_spans(dataset, plane, start, stop, chunks[-2], row_bytes)
+
     def _read(self, start, stop, columns, plane) -> pd.DataFrame:
         import pandas as pd
 
@@ -542,6 +574,60 @@ def dataset_table(dataset: h5py.Dataset, name: str, file: str) -> Table:
 def unsupported_name(file_type) -> str:
     """'unsupported HDF5 type TypeTimeID' for a type h5py cannot map."""
     return f"unsupported HDF5 type {type(file_type).__name__}"
+
+
+# -- values read in place ------------------------------------------------------------------
+def _maps_as_stored(dataset: h5py.Dataset) -> bool:
+    """Native numbers without filters, in a file of the default driver without a user
+    block: the bytes at a chunk's address are its values."""
+    dtype, file = dataset.dtype, dataset.file
+    return (
+        dtype.kind in "iuf"
+        and dtype.isnative
+        and file.driver == "sec2"
+        and file.userblock_size == 0
+        and dataset.id.get_create_plist().get_nfilters() == 0
+    )
+
+
+def _chunk_spans(dataset, plane, start, stop, chunk_rows, row_bytes) -> list | None:
+    """(file offset, rows) per chunk of rows holding [start, stop); None when a chunk
+    was never written (its rows are the fill value)."""
+    spans = []
+    for chunk_start in range(start - start % chunk_rows, stop, chunk_rows):
+        try:
+            info = dataset.id.get_chunk_info_by_coord((*plane, chunk_start, 0))
+        except (AttributeError, RuntimeError, ValueError):  # an HDF5 without the call
+            return None
+        if info.byte_offset is None or info.filter_mask:
+            return None
+        first, last = max(start, chunk_start), min(stop, chunk_start + chunk_rows)
+        spans.append((info.byte_offset + (first - chunk_start) * row_bytes, last - first))
+    return spans
+
+
+def _mapped_blocks(dataset, spans, where):
+    """Each span as a read-only array over a memory map of its bytes alone (the worker's
+    address-space limit stays far from a whole file's size); a span past the end of
+    the file (a truncated file) is an error, not a crash when it is touched."""
+    import mmap
+    import os
+
+    handle = dataset.file.id.get_vfd_handle()
+    size = os.fstat(handle).st_size
+    dtype, cols = dataset.dtype, dataset.shape[-1]
+    populate = getattr(mmap, "MAP_POPULATE", 0)  # one call maps the pages: fewer faults
+    for offset, rows in spans:
+        length = rows * cols * dtype.itemsize
+        if offset + length > size:
+            raise ReadFailed(f"{where}: cannot read: the file ends before its data (truncated?)")
+        if rows == 0:
+            continue
+        aligned = offset - offset % mmap.ALLOCATIONGRANULARITY
+        region = mmap.mmap(handle, offset - aligned + length, offset=aligned,
+                           flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ)  # fmt: skip
+        values = np.frombuffer(region, dtype=dtype, count=rows * cols, offset=offset - aligned)
+        yield values.reshape(rows, cols)
 
 
 # -- storage and filters ---------------------------------------------------------
