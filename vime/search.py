@@ -72,7 +72,7 @@ def chunk_ranges(
 
 def find(table, matcher, from_row: int, forward: bool, wrap: bool, progress) -> dict:
     """The first matching row in scan order: {row, column, wrapped}, row None if none."""
-    reader = matcher.reader(table)
+    reader = ChunkReader(table, matcher.columns, matcher.with_index)
     scanned = 0
     for start, stop, wrapped in spans(table.rows, from_row, forward, wrap):
         for first, last in chunk_ranges(start, stop, forward):
@@ -87,7 +87,7 @@ def find(table, matcher, from_row: int, forward: bool, wrap: bool, progress) -> 
 
 def count(table, query: str, progress) -> int:
     matcher = QueryMatcher(query, table)
-    reader = matcher.reader(table)
+    reader = ChunkReader(table, matcher.columns, matcher.with_index)
     found = scanned = 0
     for first, last in chunk_ranges(0, table.rows, True, first_size=CHUNK_ROWS):
         found += int(matcher.mask(reader.frame(first, last)).sum())
@@ -221,9 +221,6 @@ class QueryMatcher:
         # a query that names the index (or no column) is evaluated on pages
         self.with_index = bool(used - set(self.columns)) or not self.columns
 
-    def reader(self, table) -> ChunkReader:
-        return ChunkReader(table, self.columns, self.with_index)
-
     def mask(self, frame: pd.DataFrame) -> np.ndarray:
         from vime import expressions
 
@@ -261,9 +258,6 @@ class TextMatcher:
         self.with_index = with_index
         self.digits = "" if regex else re.sub(r"\D", "", text)
         self.decimal = None if regex else DECIMAL.fullmatch(text)
-
-    def reader(self, table) -> ChunkReader:
-        return ChunkReader(table, self.columns, self.with_index)
 
     def first(self, reader: ChunkReader, first: int, last: int, forward: bool):
         """(row offset, column) of the first match in scan order, or None."""
