@@ -281,7 +281,8 @@ def _heat(state, table, request: PlotRequest, start: int, stop: int) -> dict:
 class MatrixReader:
     """Rows [start, stop) of a table (a plane) as 2-D float blocks of about
     HEAT_CHUNK_BYTES: as stored when the table is a plain numeric array (no
-    DataFrame), read into one reused buffer in whole storage chunks; else
+    DataFrame): the file's own bytes when they are the values (``mapped_rows``),
+    else read into one reused buffer in whole storage chunks; other tables
     column by column. A block is valid until the next one is read.
 
     Reading the next block in a thread while this one is reduced does not
@@ -311,8 +312,8 @@ class MatrixReader:
 
         from vime.plot import as_numbers
 
-        mapped = self.table.mapped_rows(self.start, self.stop, self.plane)
-        if self.stored and mapped is not None:
+        mapped = self.table.mapped_rows(self.start, self.stop, self.plane) if self.stored else None
+        if mapped is not None:
             # The file's own bytes, through the page cache: no copy to make at all.
             reads = mapped
         elif self.stored:

@@ -134,8 +134,9 @@ class Table:
         return self._read(start, stop, names, self.check_plane(plane))
 
     def page_arrays(self, start: int, stop: int, columns=None, plane=None) -> PageArrays | None:
-        """The rows ``page`` gives as numpy arrays, when all its values are numbers or
-        bools; None for a table or page that needs pandas (then ask ``page``)."""
+        """The rows ``page`` gives as numpy arrays, when its index is numbers or bools and
+        its columns are those or text; None for a table or page that needs pandas (then
+        ask ``page``)."""
         start, stop = self.clamp(start, stop)
         names = self.data_columns(self.select_columns(columns))
         arrays = self._read_arrays(start, stop, names, self.check_plane(plane))

@@ -326,10 +326,12 @@ class DatasetTable(Table):
         dataset = self.dataset
         if self.selection is not None or self.compound or len(self.shape) < 2:
             return None
-        if not (is_h5py(dataset) and _maps_as_stored(dataset)) or is_swmr_reader(dataset):
+        if not is_h5py(dataset) or is_swmr_reader(dataset):
+            return None
+        plist = dataset.id.get_create_plist()
+        if not _maps_as_stored(dataset, plist):
             return None
         row_bytes = self.shape[-1] * dataset.dtype.itemsize
-        plist = dataset.id.get_create_plist()
         if plist.get_layout() == h5py.h5d.CONTIGUOUS:
             offset = dataset.id.get_offset()
             if offset is None:  # never written: the fill value, which raw() gives
@@ -351,7 +353,8 @@ class DatasetTable(Table):
         return pd.DataFrame(data, index=pd.RangeIndex(start, stop), columns=columns)
 
     def _read_arrays(self, start, stop, columns, plane) -> PageArrays | None:
-        """The page's columns as decoded, when all are numbers or bools; the row numbers."""
+        """The page's columns as decoded, when all are numbers, bools or text; the row
+        numbers."""
         if not self._all_plain(columns):
             return None
         data = self._read_data(start, stop, columns, plane)
@@ -359,7 +362,8 @@ class DatasetTable(Table):
         return PageArrays([None], [index], list(columns), [data[c] for c in columns])
 
     def _all_plain(self, columns) -> bool:
-        """Whether these columns' values are numbers or bools (an array's all are alike)."""
+        """Whether these columns' values are numbers, bools or text (an array's all are
+        alike)."""
         if self.compound:
             return all(self._fields[c].plain for c in columns)
         return self._plain
@@ -577,7 +581,7 @@ def unsupported_name(file_type) -> str:
 
 
 # -- values read in place ------------------------------------------------------------------
-def _maps_as_stored(dataset: h5py.Dataset) -> bool:
+def _maps_as_stored(dataset: h5py.Dataset, plist) -> bool:
     """Native numbers without filters, in a file of the default driver without a user
     block: the bytes at a chunk's address are its values."""
     dtype, file = dataset.dtype, dataset.file
@@ -586,7 +590,7 @@ def _maps_as_stored(dataset: h5py.Dataset) -> bool:
         and dtype.isnative
         and file.driver == "sec2"
         and file.userblock_size == 0
-        and dataset.id.get_create_plist().get_nfilters() == 0
+        and plist.get_nfilters() == 0
     )
 
 
